@@ -1,0 +1,33 @@
+"""gwreplay: replay gwcelery's orchestrator over an event store.
+
+    snakemake --cores 2 --config store=STORE results=RESULTS
+
+The flow chart and the file targets are described in docs/flowchart.md.
+"""
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/cbc_event.smk"
+include: "rules/superevent.smk"
+include: "rules/preliminary_alert.smk"
+
+
+rule all:
+    input:
+        PLAN.targets(),
+    default_target: True
+
+
+onsuccess:
+    write_run_summary()
+
+
+onerror:
+    write_run_summary()

@@ -1,0 +1,110 @@
+"""``gwreplay run``: drive the Snakemake workflow over a store.
+
+This is a convenience over ``snakemake --config store=STORE results=DIR``:
+it finds the workflow, keeps going past failed events, and ends with a
+summary of what failed (from ``RESULTS/failures.csv``) and a non-zero exit
+status when anything did.
+"""
+
+import csv
+import os
+import subprocess
+import sys
+
+WORKFLOW_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SNAKEFILE = os.path.join(WORKFLOW_DIR, "Snakefile")
+DEFAULT_CONFIG = os.path.join(WORKFLOW_DIR, "config", "config.yaml")
+
+
+def build_parser(parser):
+    """Arguments of ``gwreplay run``."""
+    parser.add_argument("store", help="event store (docs/store.md)")
+    parser.add_argument("--results", required=True, help="results folder")
+    parser.add_argument("--cores", default="all", help="local cores (default: all)")
+    parser.add_argument(
+        "--profile",
+        help="Snakemake profile: a name under profiles/ (slurm, htcondor) or a path",
+    )
+    parser.add_argument(
+        "--dry-run", "-n", action="store_true", help="show what would be built"
+    )
+    parser.add_argument(
+        "--configfile", help="YAML file of config keys overriding config/config.yaml"
+    )
+
+
+def profile_path(name):
+    """Resolve a profile name under ``profiles/``, or accept a path as is."""
+    candidate = os.path.join(WORKFLOW_DIR, "profiles", name)
+    return candidate if os.path.isdir(candidate) else name
+
+
+def snakemake_command(store, results, *, cores="all", profile=None, dry_run=False,
+                      configfile=None, extra=()):
+    """The snakemake command line that replays ``store`` into ``results``."""
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        SNAKEFILE,
+        # Snakemake's own state (.snakemake/) lives with the results, so
+        # replays of different stores never lock each other out.
+        "--directory",
+        os.path.abspath(results),
+        "--cores",
+        str(cores),
+        "--keep-going",
+        "--rerun-incomplete",
+        "--printshellcmds",
+    ]
+    if profile:
+        command += ["--profile", profile_path(profile)]
+    if dry_run:
+        command.append("--dry-run")
+    command += ["--configfile", DEFAULT_CONFIG]
+    if configfile:
+        command.append(os.path.abspath(configfile))
+    command += [
+        "--config",
+        f"store={os.path.abspath(store)}",
+        f"results={os.path.abspath(results)}",
+    ]
+    return command + list(extra)
+
+
+def read_failures(results):
+    """Rows of ``RESULTS/failures.csv`` (empty when there is none)."""
+    path = os.path.join(results, "failures.csv")
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def replay(store, results, **kwargs):
+    """Run the workflow; return (snakemake exit status, failure rows)."""
+    os.makedirs(results, exist_ok=True)
+    status = subprocess.call(snakemake_command(store, results, **kwargs))
+    return status, read_failures(results)
+
+
+def main(args):
+    """Replay, then print what failed; non-zero exit when anything did."""
+    status, failures = replay(
+        args.store,
+        args.results,
+        cores=args.cores,
+        profile=args.profile,
+        dry_run=args.dry_run,
+        configfile=args.configfile,
+        extra=args.extra,
+    )
+    if args.dry_run:
+        return status
+    for row in failures:
+        print(f"FAILED {row['stage']}: {row['id']}: {row['file']}: {row['reason']}")
+    print(f"gwreplay: results in {os.path.abspath(args.results)}")
+    if failures:
+        print(f"gwreplay: {len(failures)} failure(s), listed in failures.csv")
+    return 1 if status or failures else 0

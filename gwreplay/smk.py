@@ -1,0 +1,71 @@
+"""Glue between Snakemake jobs and the package: logging and failure records.
+
+Every script in ``scripts/`` is a thin adapter that calls :func:`run_job`.
+A job that fails on bad input exits with one line naming the event and the
+file, and leaves a failure record under ``RESULTS/.failures/`` so that the
+end-of-run summary (``failures.csv``) lists it; a later successful run of the
+same job removes the record.
+"""
+
+import contextlib
+import logging
+import os
+import sys
+import traceback
+
+from .atomic import write_json
+from .errors import EventInputError, ReplayError
+
+log = logging.getLogger("gwreplay")
+
+
+def failure_record_path(results, rule, key):
+    """Where the failure record of one job lives."""
+    return os.path.join(results, ".failures", rule, f"{key}.json")
+
+
+def _setup_logging(logfile):
+    handlers = [logging.StreamHandler(sys.stderr)]
+    if logfile:
+        os.makedirs(os.path.dirname(logfile) or ".", exist_ok=True)
+        handlers.append(logging.FileHandler(logfile, mode="w"))
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+
+
+def run_job(snakemake, func, *, results, key, event_id, file="-"):
+    """Run ``func()`` for one job of ``snakemake.rule``; record any failure.
+
+    ``key`` identifies the job (the GraceID or superevent ID); ``event_id``
+    and ``file`` name what is blamed when the error does not say it itself.
+    """
+    _setup_logging(snakemake.log[0] if snakemake.log else None)
+    record = failure_record_path(results, snakemake.rule, key)
+    try:
+        func()
+    except BaseException as exc:  # noqa: BLE001 - every failure must be recorded
+        if isinstance(exc, EventInputError):
+            blamed_id, blamed_file, reason = exc.event_id, exc.filename, exc.reason
+        else:
+            blamed_id, blamed_file = event_id, file
+            reason = f"{type(exc).__name__}: {exc}"
+            if not isinstance(exc, ReplayError):
+                log.error("%s", traceback.format_exc())
+        write_json(
+            record,
+            {
+                "rule": snakemake.rule,
+                "key": key,
+                "event_id": blamed_id,
+                "file": blamed_file,
+                "reason": reason,
+            },
+        )
+        log.error("%s failed: %s: %s: %s", snakemake.rule, blamed_id, blamed_file, reason)
+        sys.exit(f"gwreplay: {snakemake.rule}: {blamed_id}: {blamed_file}: {reason}")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(record)

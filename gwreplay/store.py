@@ -1,0 +1,221 @@
+"""The event store: a GraceDB-shaped directory of candidate events.
+
+:func:`load_store` reads every ``events/<GraceID>/event.json`` once and returns
+an in-memory table of events, the way :mod:`ligo.skymap.io.events` sources
+return a mapping of events. It lists each event folder once with
+:func:`os.scandir` and parses only the small JSON files, so planning a replay
+of 10^4 events costs well under a second. Invalid events are not dropped
+silently: they are kept in :attr:`Store.problems` with the reason, so the run
+can fail those events' jobs and list them in ``failures.csv``.
+
+See ``docs/store.md`` for the layout.
+"""
+
+import datetime
+import json
+import math
+import os
+from dataclasses import dataclass, field
+
+from .errors import EventInputError, InvalidIdError
+from .ids import validate_graceid, validate_superevent_id
+
+#: Pipelines gwreplay knows how to annotate, by GraceDB group.
+KNOWN_PIPELINES = {
+    "CBC": {"gstlal", "pycbc", "MBTAOnline", "spiir"},
+    "Burst": {"CWB", "oLIB"},
+    "Test": {"gstlal", "pycbc", "MBTAOnline", "spiir", "CWB", "oLIB"},
+}
+#: Sky map each burst pipeline uploads itself, by pipeline.
+BURST_SKYMAPS = {"CWB": "skyprobcc_cWB.fits", "oLIB": "LIB.fits.gz"}
+
+REQUIRED_KEYS = {
+    "graceid": str,
+    "pipeline": str,
+    "group": str,
+    "gpstime": (int, float),
+    "far": (int, float),
+    "instruments": str,
+    "created": (int, float, str),
+}
+
+EVENT_FILES = (
+    "coinc.xml",
+    "psd.xml.gz",
+    "ranking_data.xml.gz",
+    "skyprobcc_cWB.fits",
+    "LIB.fits.gz",
+)
+
+#: GPS epoch 1980-01-06 as a UTC datetime; leap seconds come from astropy.
+_GPS_EPOCH = datetime.datetime(1980, 1, 6, tzinfo=datetime.timezone.utc)
+
+
+def iso_to_gps(text):
+    """Convert an ISO 8601 UTC time (as GraceDB writes ``created``) to GPS seconds."""
+    from astropy.time import Time
+
+    text = text.strip().replace(" UTC", "").replace("Z", "")
+    return float(Time(text, format="isot" if "T" in text else "iso", scale="utc").gps)
+
+
+def normalise_time(value):
+    """Return a GPS time from a GPS number or an ISO UTC string."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return iso_to_gps(value)
+    return float(value)
+
+
+@dataclass
+class Store:
+    """The events of a store, keyed by GraceID, and what was wrong with the rest."""
+
+    root: str
+    events: dict = field(default_factory=dict)
+    superevents: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)
+
+    def event_dir(self, graceid):
+        """Folder of one event in the store."""
+        return os.path.join(self.root, "events", graceid)
+
+    def event_file(self, graceid, filename):
+        """Path of one upload of one event."""
+        return os.path.join(self.root, "events", graceid, filename)
+
+
+def _check_types(graceid, data):
+    for key, types in REQUIRED_KEYS.items():
+        if key not in data:
+            raise EventInputError(graceid, "event.json", f"missing key {key!r}")
+        if isinstance(data[key], bool) or not isinstance(data[key], types):
+            raise EventInputError(
+                graceid,
+                "event.json",
+                f"key {key!r} has type {type(data[key]).__name__}",
+            )
+    for key in ("gpstime", "far"):
+        if not math.isfinite(data[key]) or data[key] < 0:
+            raise EventInputError(
+                graceid, "event.json", f"key {key!r} is {data[key]!r}"
+            )
+
+
+def validate_event(graceid, data, present_files):
+    """Check one event's JSON and return it normalised for the replay.
+
+    Adds ``created`` as GPS, ``upload_times`` (filename -> GPS; files with no
+    log entry count as uploaded with the event) and ``files`` (uploads present).
+    """
+    if not isinstance(data, dict):
+        raise EventInputError(graceid, "event.json", "not a JSON object")
+    _check_types(graceid, data)
+    if data["graceid"] != graceid:
+        raise EventInputError(
+            graceid,
+            "event.json",
+            f"graceid {data['graceid']!r} does not match its folder",
+        )
+    group, pipeline = data["group"], data["pipeline"]
+    if group not in KNOWN_PIPELINES:
+        raise EventInputError(graceid, "event.json", f"unknown group {group!r}")
+    if pipeline not in KNOWN_PIPELINES[group]:
+        raise EventInputError(
+            graceid, "event.json", f"unknown pipeline {pipeline!r} for group {group}"
+        )
+    event = dict(data)
+    event.setdefault("search", "AllSky")
+    event.setdefault("extra_attributes", {})
+    try:
+        event["created"] = normalise_time(data["created"])
+        upload_times = {
+            entry["filename"]: normalise_time(entry["created"])
+            for entry in data.get("uploads", [])
+        }
+    except (KeyError, TypeError, ValueError) as exc:
+        raise EventInputError(graceid, "event.json", f"bad upload time: {exc}") from exc
+    event["upload_times"] = {
+        name: max(upload_times.get(name, event["created"]), event["created"])
+        for name in present_files
+    }
+    event["files"] = sorted(present_files)
+    return event
+
+
+def _read_event(store_root, graceid):
+    folder = os.path.join(store_root, "events", graceid)
+    present = [name for name in EVENT_FILES if os.path.exists(os.path.join(folder, name))]
+    path = os.path.join(folder, "event.json")
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise EventInputError(graceid, "event.json", "file is missing") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise EventInputError(graceid, "event.json", f"not UTF-8: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise EventInputError(graceid, "event.json", f"not JSON: {exc}") from exc
+    return validate_event(graceid, data, present)
+
+
+def _read_superevents(store_root, problems):
+    superevents = {}
+    folder = os.path.join(store_root, "superevents")
+    if not os.path.isdir(folder):
+        return superevents
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        try:
+            sid = validate_superevent_id(entry.name)
+            with open(os.path.join(entry.path, "superevent.json"), "rb") as f:
+                data = json.loads(f.read().decode("utf-8"))
+            if data.get("superevent_id") != sid:
+                raise EventInputError(
+                    sid, "superevent.json", "superevent_id does not match its folder"
+                )
+            superevents[sid] = data
+        except InvalidIdError as exc:
+            problems.append((entry.name, "superevent.json", str(exc)))
+        except (OSError, ValueError) as exc:
+            problems.append((entry.name, "superevent.json", str(exc)))
+        except EventInputError as exc:
+            problems.append((exc.event_id, exc.filename, exc.reason))
+    return superevents
+
+
+def load_store(root):
+    """Load a store into a :class:`Store` table (valid events and problems)."""
+    root = os.path.abspath(os.fspath(root))
+    events_dir = os.path.join(root, "events")
+    if not os.path.isdir(events_dir):
+        raise FileNotFoundError(f"{root}: not an event store (no events/ folder)")
+    store = Store(root=root)
+    for entry in sorted(os.scandir(events_dir), key=lambda e: e.name):
+        if not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            graceid = validate_graceid(entry.name)
+            store.events[graceid] = _read_event(root, graceid)
+        except InvalidIdError as exc:
+            store.problems.append((entry.name, "event.json", str(exc)))
+        except EventInputError as exc:
+            store.problems.append((exc.event_id, exc.filename, exc.reason))
+    store.superevents = _read_superevents(root, store.problems)
+    return store
+
+
+def load_event_json(path):
+    """Load and validate one ``event.json`` (folder name = GraceID)."""
+    graceid = validate_graceid(os.path.basename(os.path.dirname(os.path.abspath(path))))
+    return _read_event(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(path)))), graceid)
+
+
+def is_cbc(event):
+    """CBC events get BAYESTAR, a source classification and maybe p_astro."""
+    return event["group"] == "CBC" or (
+        event["group"] == "Test" and event["pipeline"] not in BURST_SKYMAPS
+    )

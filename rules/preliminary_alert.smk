@@ -1,0 +1,28 @@
+# handle_superevent, second half: when not vetoed, the preliminary alert of
+# the preferred event at orchestrator_timeout.
+
+
+rule preliminary_alert:
+    input:
+        unpack(preliminary_alert_inputs),
+    output:
+        f"{RESULTS}/superevents/{{superevent_id}}/alert.json",
+    log:
+        f"{RESULTS}/logs/preliminary_alert/{{superevent_id}}.log",
+    params:
+        conf={
+            key: config[key]
+            for key in (
+                "orchestrator_timeout",
+                "voevent_role",
+                "gracedb_host",
+                "replay_bayestar_seconds",
+            )
+        },
+        results=RESULTS,
+    group:
+        "superevent"
+    conda:
+        "../envs/alerts.yaml"
+    script:
+        "../scripts/preliminary_alert.py"

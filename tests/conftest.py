@@ -1,0 +1,68 @@
+"""Shared fixtures: the real reference files and small stores built from them."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE = REPO.parent / "shared" / "data" / "reference"
+
+#: event.json of the real O2 event G211117 (times from its coinc.xml).
+G211117_EVENT = {
+    "graceid": "G211117",
+    "pipeline": "gstlal",
+    "group": "CBC",
+    "search": "AllSky",
+    "gpstime": 1186436412.173834723,
+    "far": 5.176954877338635e-16,
+    "instruments": "H1,L1,V1",
+    "created": 1186436420.0,
+    "extra_attributes": {"CoincInspiral": {"snr": 15.61787480055296}},
+}
+
+
+@pytest.fixture(scope="session")
+def reference_dir():
+    """``../shared/data/reference`` beside the checkout, or skip with the reason."""
+    if not REFERENCE.is_dir():
+        pytest.skip(f"reference data {REFERENCE} not found (../shared/data/reference)")
+    return REFERENCE
+
+
+def write_event(store, event, files=None):
+    """Write one event folder: event.json plus ``files`` {name: source path or bytes}."""
+    folder = Path(store) / "events" / event["graceid"]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "event.json").write_text(json.dumps(event, indent=2))
+    for name, source in (files or {}).items():
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def write_gaussian_skymap(path, ra_deg, dec_deg, sigma_deg=5.0, nside=64):
+    """A flat-resolution sky map with a Gaussian blob, written by ligo.skymap."""
+    import astropy_healpix as ah
+    import numpy as np
+    from astropy import units as u
+    from ligo.skymap.io import fits
+
+    hpx = ah.HEALPix(nside=nside, order="nested")
+    lon, lat = hpx.healpix_to_lonlat(np.arange(hpx.npix))
+    center_lon, center_lat = np.deg2rad(ra_deg), np.deg2rad(dec_deg)
+    cos_sep = np.sin(lat.to_value(u.rad)) * np.sin(center_lat) + np.cos(
+        lat.to_value(u.rad)
+    ) * np.cos(center_lat) * np.cos(lon.to_value(u.rad) - center_lon)
+    prob = np.exp((cos_sep - 1) / np.deg2rad(sigma_deg) ** 2)
+    prob /= prob.sum()
+    fits.write_sky_map(
+        os.fspath(path),
+        prob,
+        nest=True,
+        objid="burst",
+        gps_time=1e9,
+        gps_creation_time=1e9,
+        creator="gwreplay-tests",
+    )
