@@ -58,7 +58,7 @@ rule p_astro_gstlal:
     log:
         f"{RESULTS}/logs/p_astro_gstlal/{{graceid}}.log",
     params:
-        conf={key: config[key] for key in config if key.startswith("p_astro_")},
+        conf={key: config[key] for key in P_ASTRO_KEYS},
         results=RESULTS,
     conda:
         "../envs/p_astro.yaml"

@@ -3,6 +3,7 @@ import os
 from snakemake.utils import validate
 
 from gwreplay.ids import GRACEID_PATTERN, SUPEREVENT_ID_PATTERN
+from gwreplay.p_astro import CONFIG_KEYS as P_ASTRO_KEYS
 from gwreplay.plan import make_plan, preferred_skymap
 from gwreplay.summary import write_summaries
 
@@ -50,6 +51,7 @@ def preliminary_alert_inputs(wildcards):
         "superevent": f"{RESULTS}/superevents/{wildcards.superevent_id}/superevent.json",
         "dq": f"{RESULTS}/superevents/{wildcards.superevent_id}/dq.json",
         "event_json": store_file(graceid, "event.json"),
+        "events": superevent_event_jsons(wildcards),
         "skymap": preferred_skymap(PLAN, graceid),
     }
     products = PLAN.event_products.get(graceid, [])

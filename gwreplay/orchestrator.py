@@ -1,0 +1,190 @@
+"""The superevent handler of gwcelery's orchestrator, after the state-vector check.
+
+gwcelery's ``orchestrator.handle_superevent`` waits ``orchestrator_timeout``
+after a superevent is created, takes the preferred event as it stands then,
+checks the detector state vectors and, unless the superevent is vetoed (DQV),
+copies the preferred event's sky map and annotations to the superevent,
+sends the preliminary notice and drafts the GCN Circular. This module does the
+last part for one superevent, from files, on the replay clock.
+
+Every product is written atomically and ``alert.json`` last: it is the
+record that the alert is complete, and the Snakemake target of the step.
+"""
+
+import contextlib
+import json
+import os
+
+from .atomic import write_json
+from .circular import write_circular
+from .errors import EventInputError
+from .gwalert import write_gwalert
+from .skymap_plot import copy_skymap, plot_skymap
+from .store import is_cbc
+from .voevent import write_voevent
+
+#: Names of everything this step may write beside alert.json.
+ALERT_PRODUCTS = (
+    "bayestar.fits.gz",
+    "bayestar.png",
+    "skyprobcc_cWB.fits",
+    "skyprobcc_cWB.png",
+    "LIB.fits.gz",
+    "LIB.png",
+    "source_classification.json",
+    "p_astro.json",
+    "circular.txt",
+)
+
+
+def plot_name(skymap_name):
+    """``bayestar.fits.gz`` -> ``bayestar.png``, as gwcelery names its plots."""
+    return skymap_name.split(".fits")[0] + ".png"
+
+
+def annotation_ready_time(event, replay_bayestar_seconds):
+    """Replay-clock time at which the preferred event's annotations are on GraceDB.
+
+    CBC: the last of coinc.xml, psd.xml.gz and ranking_data.xml.gz is uploaded,
+    then BAYESTAR-scale work takes ``replay_bayestar_seconds``. Burst: the
+    pipeline's own sky map upload.
+    """
+    uploads = event["upload_times"]
+    if not uploads:
+        return event["created"]
+    if is_cbc(event):
+        return max(uploads.values()) + replay_bayestar_seconds
+    return max(uploads.values())
+
+
+def notice_time(superevent, preferred_event, orchestrator_timeout, replay_bayestar_seconds):
+    """When the live system would have issued the preliminary notice (GPS)."""
+    return max(
+        superevent["created"] + orchestrator_timeout,
+        annotation_ready_time(preferred_event, replay_bayestar_seconds),
+    )
+
+
+def events_known_at(events, time):
+    """The G-events GraceDB already held at ``time``, by GraceID."""
+    return {e["graceid"]: e for e in events if e["created"] <= time}
+
+
+def _load_json(event_id, path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as exc:
+        raise EventInputError(event_id, os.path.basename(path), str(exc)) from exc
+
+
+def _remove_stale_products(out_dir, superevent_id):
+    """A superevent that is now vetoed must not keep an alert from an earlier run."""
+    names = list(ALERT_PRODUCTS) + [
+        f"{superevent_id}-1-Preliminary.xml",
+        f"{superevent_id}-1-Preliminary.json",
+    ]
+    for name in names:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(out_dir, name))
+
+
+def preliminary_alert(
+    superevent,
+    preferred_event,
+    dq,
+    *,
+    skymap,
+    out_dir,
+    source_classification=None,
+    p_astro=None,
+    events=(),
+    orchestrator_timeout=15.0,
+    replay_bayestar_seconds=30.0,
+    voevent_role="test",
+    gracedb_host="gracedb.ligo.org",
+):
+    """Write the preliminary alert of one superevent, or record its veto.
+
+    Returns the alert record, also written to ``out_dir/alert.json``.
+    """
+    sid = superevent["superevent_id"]
+    record = {
+        "superevent_id": sid,
+        "preferred_event": preferred_event["graceid"],
+        "labels": sorted(dq["labels"]),
+        "vetoed": bool(dq["vetoed"]),
+        "notice": "",
+        "notice_time": None,
+        "files": [],
+    }
+    if record["vetoed"]:
+        _remove_stale_products(out_dir, sid)
+        write_json(os.path.join(out_dir, "alert.json"), record)
+        return record
+
+    when = notice_time(
+        superevent, preferred_event, orchestrator_timeout, replay_bayestar_seconds
+    )
+    files = {}
+    skymap_name = os.path.basename(skymap)
+    files[skymap_name] = os.path.join(out_dir, skymap_name)
+    copy_skymap(skymap, files[skymap_name], event_id=sid)
+    png = os.path.join(out_dir, plot_name(skymap_name))
+    plot_skymap(files[skymap_name], png, event_id=sid)
+    files[os.path.basename(png)] = png
+
+    classification = probabilities = None
+    if source_classification:
+        classification = _load_json(preferred_event["graceid"], source_classification)
+        files["source_classification.json"] = os.path.join(
+            out_dir, "source_classification.json"
+        )
+        write_json(files["source_classification.json"], classification)
+    if p_astro:
+        probabilities = _load_json(preferred_event["graceid"], p_astro)
+        files["p_astro.json"] = os.path.join(out_dir, "p_astro.json")
+        write_json(files["p_astro.json"], probabilities)
+
+    common = dict(
+        superevent=superevent,
+        preferred_event=preferred_event,
+        skymap_path=files[skymap_name],
+        source_classification=classification,
+        p_astro=probabilities,
+        notice_time=when,
+    )
+    xml_name = f"{sid}-1-Preliminary.xml"
+    files[xml_name] = os.path.join(out_dir, xml_name)
+    write_voevent(
+        files[xml_name],
+        labels=record["labels"],
+        voevent_role=voevent_role,
+        gracedb_host=gracedb_host,
+        **common,
+    )
+    json_name = f"{sid}-1-Preliminary.json"
+    files[json_name] = os.path.join(out_dir, json_name)
+    write_gwalert(files[json_name], gracedb_host=gracedb_host, **common)
+
+    known = events_known_at(events, when)
+    known[preferred_event["graceid"]] = preferred_event
+    circular = os.path.join(out_dir, "circular.txt")
+    write_circular(
+        circular,
+        dict(superevent, gw_events=sorted(known)),
+        preferred_event,
+        files,
+        record["labels"],
+        events=known,
+        gracedb_host=gracedb_host,
+    )
+    files["circular.txt"] = circular
+
+    record.update(
+        notice=os.path.join("superevents", sid, xml_name),
+        notice_time=when,
+        files=sorted(files),
+    )
+    write_json(os.path.join(out_dir, "alert.json"), record)
+    return record
