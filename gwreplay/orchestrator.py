@@ -21,6 +21,7 @@ from .errors import EventInputError
 from .gwalert import write_gwalert
 from .skymap_plot import copy_skymap, plot_skymap
 from .store import is_cbc
+from .superevents import should_publish
 from .voevent import write_voevent
 
 #: Names of everything this step may write beside alert.json.
@@ -103,22 +104,36 @@ def preliminary_alert(
     replay_bayestar_seconds=30.0,
     voevent_role="test",
     gracedb_host="gracedb.ligo.org",
+    preliminary_alert_far_threshold=None,
+    preliminary_alert_trials_factor=None,
 ):
-    """Write the preliminary alert of one superevent, or record its veto.
+    """Write the preliminary alert of one superevent, or record why there is none.
 
-    Returns the alert record, also written to ``out_dir/alert.json``.
+    As gwcelery, no notice goes out when the state vectors veto the superevent
+    (DQV) or when its preferred event is not publishable (FAR above the alert
+    threshold after the trials factor, or a single detector). Returns the
+    alert record, also written to ``out_dir/alert.json``.
     """
     sid = superevent["superevent_id"]
+    thresholds = {
+        key: value
+        for key, value in (
+            ("preliminary_alert_far_threshold", preliminary_alert_far_threshold),
+            ("preliminary_alert_trials_factor", preliminary_alert_trials_factor),
+        )
+        if value is not None
+    }
     record = {
         "superevent_id": sid,
         "preferred_event": preferred_event["graceid"],
         "labels": sorted(dq["labels"]),
         "vetoed": bool(dq["vetoed"]),
+        "publishable": should_publish(preferred_event, **thresholds),
         "notice": "",
         "notice_time": None,
         "files": [],
     }
-    if record["vetoed"]:
+    if record["vetoed"] or not record["publishable"]:
         _remove_stale_products(out_dir, sid)
         write_json(os.path.join(out_dir, "alert.json"), record)
         return record

@@ -85,7 +85,7 @@ def preferred_skymap(plan, graceid):
 
 def make_plan(store_root, results, config):
     """Load the store and decide every target of the replay."""
-    from .superevents import form_superevents, load_store_superevents
+    from .superevents import CONFIG_KEYS, form_superevents
 
     store = load_store(store_root)
     plan = Plan(store=store, results=os.path.abspath(results))
@@ -94,25 +94,21 @@ def make_plan(store_root, results, config):
         products = event_products(event, disabled)
         if products:
             plan.event_products[graceid] = products
-    conf = superevent_conf(config)
     if store.superevents:
-        superevents = load_store_superevents(store.superevents, store.events, **conf)
+        superevents = store.superevents.values()
     else:
+        conf = {key: config[key] for key in CONFIG_KEYS if key in config}
         superevents = form_superevents(list(store.events.values()), **conf)
-    plan.superevents = {s["superevent_id"]: s for s in superevents}
+    for superevent in superevents:
+        sid = superevent["superevent_id"]
+        missing = [g for g in superevent["gw_events"] if g not in store.events]
+        if superevent["preferred_event"] in missing:
+            plan.skipped.append(
+                (sid, "superevent.json", f"preferred event not in the store: {missing}")
+            )
+            continue
+        superevent = dict(
+            superevent, gw_events=[g for g in superevent["gw_events"] if g not in missing]
+        )
+        plan.superevents[sid] = superevent
     return plan
-
-
-SUPEREVENT_KEYS = (
-    "superevent_far_threshold",
-    "orchestrator_timeout",
-    "superevent_d_t_start",
-    "superevent_d_t_end",
-    "superevent_default_d_t_start",
-    "superevent_default_d_t_end",
-)
-
-
-def superevent_conf(config):
-    """The superevent manager's settings, from the workflow config."""
-    return {key: config[key] for key in SUPEREVENT_KEYS if key in config}

@@ -11,7 +11,6 @@ can fail those events' jobs and list them in ``failures.csv``.
 See ``docs/store.md`` for the layout.
 """
 
-import datetime
 import json
 import math
 import os
@@ -46,10 +45,6 @@ EVENT_FILES = (
     "skyprobcc_cWB.fits",
     "LIB.fits.gz",
 )
-
-#: GPS epoch 1980-01-06 as a UTC datetime; leap seconds come from astropy.
-_GPS_EPOCH = datetime.datetime(1980, 1, 6, tzinfo=datetime.timezone.utc)
-
 
 def iso_to_gps(text):
     """Convert an ISO 8601 UTC time (as GraceDB writes ``created``) to GPS seconds."""
@@ -164,6 +159,9 @@ def _read_event(store_root, graceid):
 
 
 def _read_superevents(store_root, problems):
+    """Superevents the store supplies (GraceDB JSON), as manager records."""
+    from .superevents import superevent_record
+
     superevents = {}
     folder = os.path.join(store_root, "superevents")
     if not os.path.isdir(folder):
@@ -173,17 +171,13 @@ def _read_superevents(store_root, problems):
             sid = validate_superevent_id(entry.name)
             with open(os.path.join(entry.path, "superevent.json"), "rb") as f:
                 data = json.loads(f.read().decode("utf-8"))
-            if data.get("superevent_id") != sid:
-                raise EventInputError(
-                    sid, "superevent.json", "superevent_id does not match its folder"
-                )
-            superevents[sid] = data
+            superevents[sid] = superevent_record(sid, data)
         except InvalidIdError as exc:
-            problems.append((entry.name, "superevent.json", str(exc)))
-        except (OSError, ValueError) as exc:
             problems.append((entry.name, "superevent.json", str(exc)))
         except EventInputError as exc:
             problems.append((exc.event_id, exc.filename, exc.reason))
+        except (OSError, ValueError) as exc:
+            problems.append((entry.name, "superevent.json", str(exc)))
     return superevents
 
 

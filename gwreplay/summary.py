@@ -30,6 +30,7 @@ ALERT_COLUMNS = (
     "vetoed",
     "notice",
     "notice_time",
+    "publishable",
     "status",
 )
 FAILURE_COLUMNS = ("stage", "id", "file", "reason")
@@ -49,6 +50,13 @@ def _read_json(path):
             return json.load(f)
     except (OSError, ValueError):
         return None
+
+
+def alert_status(alert):
+    """``sent``, ``vetoed`` (DQV) or ``not publishable`` (FAR, detectors)."""
+    if alert.get("notice"):
+        return "sent"
+    return "vetoed" if alert["vetoed"] else "not publishable"
 
 
 def alert_row(plan, superevent_id):
@@ -71,14 +79,22 @@ def alert_row(plan, superevent_id):
         "instruments": preferred.get("instruments", ""),
     }
     if alert is None:
-        row.update(labels="", vetoed="", notice="", notice_time="", status="not done")
+        row.update(
+            labels="",
+            vetoed="",
+            notice="",
+            notice_time="",
+            publishable="",
+            status="not done",
+        )
     else:
         row.update(
             labels=" ".join(alert["labels"]),
             vetoed="true" if alert["vetoed"] else "false",
             notice=alert.get("notice", ""),
-            notice_time=alert.get("notice_time", ""),
-            status="sent" if alert.get("notice") else "vetoed",
+            notice_time=alert["notice_time"] if alert["notice_time"] is not None else "",
+            publishable="true" if alert["publishable"] else "false",
+            status=alert_status(alert),
         )
     return row
 
@@ -93,10 +109,11 @@ def failure_rows(plan):
         {"stage": "plan", "id": event_id, "file": filename, "reason": reason}
         for event_id, filename, reason in plan.skipped
     ]
+    planned = set(plan.event_products) | set(plan.superevents)
     pattern = os.path.join(plan.results, ".failures", "*", "*.json")
     for path in sorted(glob.glob(pattern)):
         record = _read_json(path)
-        if record:
+        if record and record["key"] in planned:
             rows.append(
                 {
                     "stage": record["rule"],

@@ -17,6 +17,8 @@ rule preliminary_alert:
                 "voevent_role",
                 "gracedb_host",
                 "replay_bayestar_seconds",
+                "preliminary_alert_far_threshold",
+                "preliminary_alert_trials_factor",
             )
         },
         results=RESULTS,

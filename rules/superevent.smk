@@ -34,7 +34,12 @@ rule check_vectors:
     params:
         conf={
             key: config[key]
-            for key in ("llhoft_glob", "llhoft_channels", "check_vector_prepost")
+            for key in (
+                "llhoft_glob",
+                "llhoft_channels",
+                "check_vector_prepost",
+                "uses_gatedhoft",
+            )
         },
         store=STORE,
         results=RESULTS,

@@ -1,0 +1,131 @@
+"""End to end: the real workflow (snakemake + every science library) on a small store.
+
+One CBC event (the real O2 event G211117), one cWB burst and one CBC event
+whose coinc.xml is empty. The run must finish the good events, fail the bad
+one with a message naming it and the file, list it in failures.csv, and a
+rerun without the bad event must find nothing to do.
+"""
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import G211117_EVENT, write_event, write_gaussian_skymap
+
+pytestmark = pytest.mark.slow
+
+BURST_EVENT = {
+    "graceid": "G000002",
+    "pipeline": "CWB",
+    "group": "Burst",
+    "search": "AllSky",
+    "gpstime": 1186437412.5,
+    "far": 1e-10,
+    "instruments": "H1,L1",
+    "created": 1186437420.0,
+    "extra_attributes": {
+        "MultiBurst": {"duration": 0.05, "central_freq": 150.0, "snr": 12.0}
+    },
+}
+BROKEN_EVENT = dict(
+    G211117_EVENT, graceid="G000003", gpstime=1186438412.0, created=1186438420.0
+)
+
+
+def gwreplay(*args):
+    """Run the gwreplay CLI as a user would; return (exit status, output)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "gwreplay.cli", *args],
+        capture_output=True,
+        text=True,
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def replay(reference_dir, tmp_path_factory):
+    root = tmp_path_factory.mktemp("workflow")
+    store, results = root / "store", root / "results"
+    ref = reference_dir / "G211117"
+    write_event(
+        store,
+        dict(G211117_EVENT, uploads=[{"filename": "psd.xml.gz", "created": 1186436425.0}]),
+        {"coinc.xml": ref / "coinc.xml", "psd.xml.gz": ref / "psd.xml.gz"},
+    )
+    folder = write_event(store, BURST_EVENT)
+    write_gaussian_skymap(folder / "skyprobcc_cWB.fits", 120.0, -30.0)
+    write_event(
+        store, BROKEN_EVENT, {"coinc.xml": b"", "psd.xml.gz": ref / "psd.xml.gz"}
+    )
+    status, output = gwreplay("run", str(store), "--results", str(results), "--cores", "2")
+    return store, results, status, output
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_bad_event_fails_alone_with_named_file(replay):
+    _, results, status, output = replay
+    assert status != 0
+    assert "G000003: coinc.xml: file is empty" in output
+    failures = read_csv(results / "failures.csv")
+    assert {(r["stage"], r["id"], r["file"]) for r in failures} >= {
+        ("bayestar", "G000003", "coinc.xml"),
+        ("source_classification", "G000003", "coinc.xml"),
+    }
+    assert all(r["id"] == "G000003" for r in failures)
+
+
+def test_cbc_event_annotations(replay):
+    _, results, _, _ = replay
+    event_dir = results / "events" / "G211117"
+    assert (event_dir / "bayestar.fits.gz").stat().st_size > 0
+    classification = json.loads((event_dir / "source_classification.json").read_text())
+    assert set(classification) == {"HasNS", "HasRemnant", "HasMassGap"}
+    assert not (event_dir / "p_astro_gstlal.json").exists()  # no ranking data
+    assert not (results / "events" / "G000002").exists()  # bursts get nothing
+
+
+def test_alerts_table_and_notices(replay):
+    import voeventparse
+
+    from gwreplay.gwalert import validate_gwalert
+
+    _, results, _, _ = replay
+    rows = {r["preferred_event"]: r for r in read_csv(results / "alerts.csv")}
+    assert set(rows) == {"G211117", "G000002", "G000003"}
+    for graceid in ("G211117", "G000002"):
+        row = rows[graceid]
+        assert row["status"] == "sent"
+        assert row["vetoed"] == "false"
+        notice = results / row["notice"]
+        with open(notice, "rb") as f:
+            assert voeventparse.valid_as_v2_0(voeventparse.load(f))
+        alert = json.loads(notice.with_suffix(".json").read_text())
+        validate_gwalert(alert)
+        circular = (notice.parent / "circular.txt").read_text()
+        assert row["superevent_id"] in circular
+    assert rows["G000003"]["status"] == "not done"
+    assert rows["G211117"]["pipeline"] == "gstlal"
+    # Replay clock: psd uploaded at +5 s after the event, then 30 s of BAYESTAR.
+    assert float(rows["G211117"]["notice_time"]) == pytest.approx(1186436425.0 + 30.0)
+    skymap_dir = results / "superevents" / rows["G000002"]["superevent_id"]
+    assert (skymap_dir / "skyprobcc_cWB.fits").exists()
+    assert (skymap_dir / "skyprobcc_cWB.png").exists()
+
+
+def test_rerun_without_bad_event_has_nothing_to_do(replay):
+    store, results, _, _ = replay
+    shutil.rmtree(store / "events" / "G000003")
+    before = {p: p.stat().st_mtime_ns for p in results.rglob("*.fits.gz")}
+    status, output = gwreplay("run", str(store), "--results", str(results))
+    assert status == 0, output
+    assert "Nothing to be done" in output
+    assert before == {p: p.stat().st_mtime_ns for p in results.rglob("*.fits.gz")}
+    assert read_csv(results / "failures.csv") == []
