@@ -31,3 +31,7 @@ onsuccess:
 
 onerror:
     write_run_summary()
+
+
+onstart:
+    record_provenance()

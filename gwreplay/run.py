@@ -39,13 +39,43 @@ def profile_path(name):
     return candidate if os.path.isdir(candidate) else name
 
 
-def snakemake_command(store, results, *, cores="all", profile=None, dry_run=False,
-                      configfile=None, extra=()):
+def split_config_args(extra):
+    """Separate ``--config k=v ...`` from the other extra snakemake arguments.
+
+    Snakemake keeps only the last ``--config`` option, so the user's entries
+    are merged into ours instead of replacing ``store`` and ``results``.
+    """
+    rest, config_items = [], []
+    items = iter(extra)
+    for arg in items:
+        if arg == "--config":
+            for item in items:
+                if item.startswith("-"):
+                    rest.append(item)
+                    break
+                config_items.append(item)
+        else:
+            rest.append(arg)
+    return rest, config_items
+
+
+def snakemake_command(
+    store,
+    results,
+    *,
+    cores="all",
+    profile=None,
+    dry_run=False,
+    configfile=None,
+    extra=(),
+):
     """The snakemake command line that replays ``store`` into ``results``."""
+    rest, config_items = split_config_args(list(extra))
     command = [
         sys.executable,
         "-m",
         "snakemake",
+        *rest,
         "--snakefile",
         SNAKEFILE,
         # Snakemake's own state (.snakemake/) lives with the results, so
@@ -69,8 +99,21 @@ def snakemake_command(store, results, *, cores="all", profile=None, dry_run=Fals
         "--config",
         f"store={os.path.abspath(store)}",
         f"results={os.path.abspath(results)}",
+        *config_items,
     ]
-    return command + list(extra)
+    return command
+
+
+def snakemake_environment(profile):
+    """The environment of the snakemake process.
+
+    The HTCondor executor plugin warns on import when no HTCondor
+    configuration exists; outside HTCondor runs, point it at an empty one.
+    """
+    env = dict(os.environ)
+    if profile != "htcondor" and not os.path.exists("/etc/condor/condor_config"):
+        env.setdefault("CONDOR_CONFIG", os.devnull)
+    return env
 
 
 def read_failures(results):
@@ -85,7 +128,8 @@ def read_failures(results):
 def replay(store, results, **kwargs):
     """Run the workflow; return (snakemake exit status, failure rows)."""
     os.makedirs(results, exist_ok=True)
-    status = subprocess.call(snakemake_command(store, results, **kwargs))
+    command = snakemake_command(store, results, **kwargs)
+    status = subprocess.call(command, env=snakemake_environment(kwargs.get("profile")))
     return status, read_failures(results)
 
 

@@ -79,3 +79,10 @@ def annotation_ready_gps(graceid, files):
     upload_times = PLAN.store.events[graceid]["upload_times"]
     started = max(upload_times[name] for name in files if name in upload_times)
     return started + config["replay_bayestar_seconds"]
+
+
+def record_provenance():
+    """RESULTS/provenance.json: config hash, package versions, store hashes."""
+    from gwreplay.provenance import write_provenance
+
+    write_provenance(PLAN, config, os.path.join(RESULTS, "provenance.json"))
