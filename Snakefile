@@ -31,7 +31,3 @@ onsuccess:
 
 onerror:
     write_run_summary()
-
-
-onstart:
-    record_provenance()
