@@ -17,6 +17,14 @@ include: "rules/common.smk"
 include: "rules/cbc_event.smk"
 include: "rules/superevent.smk"
 include: "rules/preliminary_alert.smk"
+include: "rules/report.smk"
+
+
+# Snakemake runs no hook when there is nothing to do, so the tables are also
+# written here, from the results as they stand; the hooks below rewrite them
+# once the jobs of this run have finished.
+if main_run():
+    write_run_summary()
 
 
 rule all:

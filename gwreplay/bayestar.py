@@ -26,6 +26,45 @@ bayestar_waveform = "o2-uberbank"
 bayestar_f_low = 30.0
 
 
+#: The reduced-order-model data file of SEOBNRv4_ROM, which the o2-uberbank
+#: criterion selects for templates of 4 Msun or more. It ships separately from
+#: lalsuite (lalsuite-extra) and is often absent offline.
+SEOBNRV4_ROM_DATA = "SEOBNRv4ROM_v2.0.hdf5"
+#: Analytic stand-in for SEOBNRv4_ROM when its data file is missing: an
+#: aligned-spin IMR phenomenological model that needs no data file.
+OFFLINE_HIGH_MASS_WAVEFORM = "IMRPhenomD"
+
+
+def rom_data_available():
+    """Whether LAL can find the SEOBNRv4_ROM data file (on ``LAL_DATA_PATH``)."""
+    for directory in os.environ.get("LAL_DATA_PATH", "").split(os.pathsep):
+        if directory and os.path.exists(os.path.join(directory, SEOBNRV4_ROM_DATA)):
+            return True
+    return False
+
+
+def choose_waveform(waveform, template_args):
+    """The waveform BAYESTAR uses for this template, working offline.
+
+    gwcelery's default, ``o2-uberbank``, means TaylorF2 below 4 Msun total
+    mass and SEOBNRv4_ROM above. Without the ROM data file the high-mass
+    branch cannot run, so it is replaced by IMRPhenomD; BAYESTAR only needs
+    the template for the signal's autocorrelation and horizon distance, for
+    which the two models agree closely.
+    """
+    if waveform != "o2-uberbank" or rom_data_available():
+        return waveform
+    total_mass = float(template_args["mass1"]) + float(template_args["mass2"])
+    if total_mass < 4:
+        return "TaylorF2threePointFivePN"
+    log.warning(
+        "%s not on LAL_DATA_PATH; using %s instead of SEOBNRv4_ROM",
+        SEOBNRV4_ROM_DATA,
+        OFFLINE_HIGH_MASS_WAVEFORM,
+    )
+    return OFFLINE_HIGH_MASS_WAVEFORM
+
+
 class AllDetectorsDisabled(Exception):
     """Every detector of the event is disabled: gwcelery skips such an event."""
 
@@ -83,6 +122,7 @@ def localize(event, graceid, *, waveform=bayestar_waveform, f_low=bayestar_f_low
     """Run BAYESTAR on ``event`` and stamp the sky map with replay metadata."""
     from ligo.skymap.bayestar import localize as bayestar_localize
 
+    waveform = choose_waveform(waveform, event.template_args)
     try:
         skymap = bayestar_localize(event, waveform=waveform, f_low=f_low)
     except Exception as exc:  # noqa: BLE001 - BAYESTAR rejects malformed events

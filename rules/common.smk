@@ -69,6 +69,11 @@ def write_run_summary():
     write_summaries(PLAN)
 
 
+def main_run():
+    """True in the process that plans a real run (not a job, not a dry run)."""
+    return workflow.is_main_process and not workflow.dryrun
+
+
 def annotation_ready_gps(graceid, files):
     """Replay-clock time at which the annotation from ``files`` is ready.
 
