@@ -28,7 +28,8 @@ lint: venv
 	$(BIN)/ruff check gwreplay scripts tests bench
 	$(BIN)/ruff format --check gwreplay scripts tests bench
 	$(BIN)/snakefmt --check Snakefile rules
-	$(BIN)/snakemake --lint --config store=tests/data/empty_store results=/tmp/gwreplay-lint
+	mkdir -p .lint/store/events
+	CONDOR_CONFIG=/dev/null $(BIN)/snakemake --lint --config store=.lint/store results=.lint/results
 
 format: venv
 	$(BIN)/ruff format gwreplay scripts tests bench

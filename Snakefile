@@ -28,9 +28,9 @@ if main_run():
 
 
 rule all:
+    default_target: True
     input:
         PLAN.targets(),
-    default_target: True
 
 
 onsuccess:

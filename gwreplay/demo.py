@@ -32,7 +32,9 @@ def main(args):
     results = os.path.join(directory, "results")
     start = time.monotonic()
     if not os.path.exists(os.path.join(store, "truth.json")):
-        print(f"gwreplay demo: generating a {args.superevents}-superevent MDC in {store}")
+        print(
+            f"gwreplay demo: generating a {args.superevents}-superevent MDC in {store}"
+        )
         _generate(store, args.superevents, args.seed)
     print(f"gwreplay demo: replaying {store} into {results}")
     status, failures = replay(store, results, cores=args.cores)
@@ -46,10 +48,12 @@ def main(args):
     elapsed = time.monotonic() - start
     print()
     print(f"gwreplay demo finished in {elapsed:.0f} s (snakemake exit status {status})")
+    superevents = os.path.join(results, "superevents", "*")
     print(f"  alerts table:   {os.path.join(results, 'alerts.csv')}")
-    print(f"  notices:        {os.path.join(results, 'superevents', '*', '*-Preliminary.*')}")
-    print(f"  circulars:      {os.path.join(results, 'superevents', '*', 'circular.txt')}")
-    print(f"  failures:       {os.path.join(results, 'failures.csv')} ({len(failures)} rows)")
+    print(f"  notices:        {os.path.join(superevents, '*-Preliminary.*')}")
+    print(f"  circulars:      {os.path.join(superevents, 'circular.txt')}")
+    failures_csv = os.path.join(results, "failures.csv")
+    print(f"  failures:       {failures_csv} ({len(failures)} rows)")
     if report_dir:
         print(f"  report:         {os.path.join(report_dir, 'index.html')}")
     return 1 if status or failures else 0

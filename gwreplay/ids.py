@@ -20,7 +20,7 @@ _SUPEREVENT_ID_RE = re.compile(rf"\A{SUPEREVENT_ID_PATTERN}\Z")
 
 
 def validate_graceid(graceid):
-    """Return ``graceid`` if it is a plain GraceDB event ID, else raise InvalidIdError."""
+    """Return ``graceid`` if it is a plain GraceDB event ID; else raise."""
     if not isinstance(graceid, str) or not _GRACEID_RE.match(graceid):
         raise InvalidIdError(f"refusing event ID {graceid!r}: not a GraceDB event ID")
     return graceid
@@ -28,9 +28,7 @@ def validate_graceid(graceid):
 
 def validate_superevent_id(superevent_id):
     """Return ``superevent_id`` if it is a plain GraceDB superevent ID, else raise."""
-    if not isinstance(superevent_id, str) or not _SUPEREVENT_ID_RE.match(
-        superevent_id
-    ):
+    if not isinstance(superevent_id, str) or not _SUPEREVENT_ID_RE.match(superevent_id):
         raise InvalidIdError(
             f"refusing superevent ID {superevent_id!r}: not a GraceDB superevent ID"
         )

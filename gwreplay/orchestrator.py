@@ -58,7 +58,9 @@ def annotation_ready_time(event, replay_bayestar_seconds):
     return max(uploads.values())
 
 
-def notice_time(superevent, preferred_event, orchestrator_timeout, replay_bayestar_seconds):
+def notice_time(
+    superevent, preferred_event, orchestrator_timeout, replay_bayestar_seconds
+):
     """When the live system would have issued the preliminary notice (GPS)."""
     return max(
         superevent["created"] + orchestrator_timeout,

@@ -50,7 +50,8 @@ class Plan:
             for product in products
         ]
         paths += [
-            self.superevent_result(sid, "alert.json") for sid in sorted(self.superevents)
+            self.superevent_result(sid, "alert.json")
+            for sid in sorted(self.superevents)
         ]
         return paths
 
@@ -60,7 +61,9 @@ def event_products(event, disabled_detectors=()):
     if not is_cbc(event) or "coinc.xml" not in event["files"]:
         return []
     products = []
-    instruments = {ifo.strip() for ifo in event["instruments"].split(",") if ifo.strip()}
+    instruments = {
+        ifo.strip() for ifo in event["instruments"].split(",") if ifo.strip()
+    }
     if instruments and not instruments - set(disabled_detectors):
         log.warning(
             "%s: all detectors (%s) are disabled; no BAYESTAR sky map",
@@ -108,7 +111,8 @@ def make_plan(store_root, results, config):
             )
             continue
         superevent = dict(
-            superevent, gw_events=[g for g in superevent["gw_events"] if g not in missing]
+            superevent,
+            gw_events=[g for g in superevent["gw_events"] if g not in missing],
         )
         plan.superevents[sid] = superevent
     return plan

@@ -19,11 +19,6 @@ from .errors import EventInputError, ReplayError
 log = logging.getLogger("gwreplay")
 
 
-def failure_record_path(results, rule, key):
-    """Where the failure record of one job lives."""
-    return os.path.join(results, ".failures", rule, f"{key}.json")
-
-
 def _setup_logging(logfile):
     handlers = [logging.StreamHandler(sys.stderr)]
     if logfile:
@@ -37,14 +32,17 @@ def _setup_logging(logfile):
     )
 
 
-def run_job(snakemake, func, *, results, key, event_id, file="-"):
+def run_job(snakemake, func, *, key, event_id, file="-"):
     """Run ``func()`` for one job of ``snakemake.rule``; record any failure.
 
-    ``key`` identifies the job (the GraceID or superevent ID); ``event_id``
-    and ``file`` name what is blamed when the error does not say it itself.
+    The rule declares two logs: ``main`` (the job's log) and ``failure``
+    (``RESULTS/.failures/<rule>/<key>.json``, written only when the job
+    fails). ``key`` identifies the job (GraceID or superevent ID);
+    ``event_id`` and ``file`` name what is blamed when the error does not
+    say it itself.
     """
-    _setup_logging(snakemake.log[0] if snakemake.log else None)
-    record = failure_record_path(results, snakemake.rule, key)
+    _setup_logging(snakemake.log.main)
+    record = snakemake.log.failure
     try:
         func()
     except BaseException as exc:  # noqa: BLE001 - every failure must be recorded
@@ -65,7 +63,9 @@ def run_job(snakemake, func, *, results, key, event_id, file="-"):
                 "reason": reason,
             },
         )
-        log.error("%s failed: %s: %s: %s", snakemake.rule, blamed_id, blamed_file, reason)
+        log.error(
+            "%s failed: %s: %s: %s", snakemake.rule, blamed_id, blamed_file, reason
+        )
         sys.exit(f"gwreplay: {snakemake.rule}: {blamed_id}: {blamed_file}: {reason}")
     with contextlib.suppress(FileNotFoundError):
         os.unlink(record)

@@ -46,6 +46,7 @@ EVENT_FILES = (
     "LIB.fits.gz",
 )
 
+
 def iso_to_gps(text):
     """Convert an ISO 8601 UTC time (as GraceDB writes ``created``) to GPS seconds."""
     from astropy.time import Time
@@ -142,7 +143,9 @@ def validate_event(graceid, data, present_files):
 
 def _read_event(store_root, graceid):
     folder = os.path.join(store_root, "events", graceid)
-    present = [name for name in EVENT_FILES if os.path.exists(os.path.join(folder, name))]
+    present = [
+        name for name in EVENT_FILES if os.path.exists(os.path.join(folder, name))
+    ]
     path = os.path.join(folder, "event.json")
     try:
         with open(path, "rb") as f:
@@ -205,7 +208,10 @@ def load_store(root):
 def load_event_json(path):
     """Load and validate one ``event.json`` (folder name = GraceID)."""
     graceid = validate_graceid(os.path.basename(os.path.dirname(os.path.abspath(path))))
-    return _read_event(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(path)))), graceid)
+    return _read_event(
+        os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(path)))),
+        graceid,
+    )
 
 
 def is_cbc(event):

@@ -92,7 +92,9 @@ def alert_row(plan, superevent_id):
             labels=" ".join(alert["labels"]),
             vetoed="true" if alert["vetoed"] else "false",
             notice=alert.get("notice", ""),
-            notice_time=alert["notice_time"] if alert["notice_time"] is not None else "",
+            notice_time=alert["notice_time"]
+            if alert["notice_time"] is not None
+            else "",
             publishable="true" if alert["publishable"] else "false",
             status=alert_status(alert),
         )

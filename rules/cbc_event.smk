@@ -7,7 +7,14 @@ rule bayestar:
     output:
         f"{RESULTS}/events/{{graceid}}/bayestar.fits.gz",
     log:
-        f"{RESULTS}/logs/bayestar/{{graceid}}.log",
+        main=f"{RESULTS}/logs/bayestar/{{graceid}}.log",
+        failure=f"{RESULTS}/.failures/bayestar/{{graceid}}.json",
+    conda:
+        "../envs/skymap.yaml"
+    threads: config["bayestar_threads"]
+    resources:
+        mem_mb=config["bayestar_mem_mb"],
+        runtime=config["bayestar_runtime_min"],
     params:
         disabled_detectors=config["bayestar_disabled_detectors"],
         waveform=config["bayestar_waveform"],
@@ -15,13 +22,6 @@ rule bayestar:
         creation_gps=lambda wildcards: annotation_ready_gps(
             wildcards.graceid, ["coinc.xml", "psd.xml.gz"]
         ),
-        results=RESULTS,
-    threads: config["bayestar_threads"]
-    resources:
-        mem_mb=config["bayestar_mem_mb"],
-        runtime=config["bayestar_runtime_min"],
-    conda:
-        "../envs/skymap.yaml"
     script:
         "../scripts/bayestar.py"
 
@@ -32,7 +32,10 @@ rule source_classification:
     output:
         f"{RESULTS}/events/{{graceid}}/source_classification.json",
     log:
-        f"{RESULTS}/logs/source_classification/{{graceid}}.log",
+        main=f"{RESULTS}/logs/source_classification/{{graceid}}.log",
+        failure=f"{RESULTS}/.failures/source_classification/{{graceid}}.json",
+    conda:
+        "../envs/skymap.yaml"
     params:
         conf={
             key: config[key]
@@ -42,9 +45,6 @@ rule source_classification:
                 "em_bright_num_samples",
             )
         },
-        results=RESULTS,
-    conda:
-        "../envs/skymap.yaml"
     script:
         "../scripts/source_classification.py"
 
@@ -56,11 +56,11 @@ rule p_astro_gstlal:
     output:
         f"{RESULTS}/events/{{graceid}}/p_astro_gstlal.json",
     log:
-        f"{RESULTS}/logs/p_astro_gstlal/{{graceid}}.log",
-    params:
-        conf={key: config[key] for key in P_ASTRO_KEYS},
-        results=RESULTS,
+        main=f"{RESULTS}/logs/p_astro_gstlal/{{graceid}}.log",
+        failure=f"{RESULTS}/.failures/p_astro_gstlal/{{graceid}}.json",
     conda:
         "../envs/p_astro.yaml"
+    params:
+        conf={key: config[key] for key in P_ASTRO_KEYS},
     script:
         "../scripts/p_astro_gstlal.py"

@@ -7,7 +7,6 @@ from gwreplay.p_astro import CONFIG_KEYS as P_ASTRO_KEYS
 from gwreplay.plan import make_plan, preferred_skymap
 from gwreplay.summary import write_summaries
 
-
 validate(config, schema="../schemas/config.schema.yaml")
 
 STORE = os.path.abspath(config["store"])

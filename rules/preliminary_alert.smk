@@ -8,7 +8,12 @@ rule preliminary_alert:
     output:
         f"{RESULTS}/superevents/{{superevent_id}}/alert.json",
     log:
-        f"{RESULTS}/logs/preliminary_alert/{{superevent_id}}.log",
+        main=f"{RESULTS}/logs/preliminary_alert/{{superevent_id}}.log",
+        failure=f"{RESULTS}/.failures/preliminary_alert/{{superevent_id}}.json",
+    group:
+        "superevent"
+    conda:
+        "../envs/alerts.yaml"
     params:
         conf={
             key: config[key]
@@ -21,10 +26,5 @@ rule preliminary_alert:
                 "preliminary_alert_trials_factor",
             )
         },
-        results=RESULTS,
-    group:
-        "superevent"
-    conda:
-        "../envs/alerts.yaml"
     script:
         "../scripts/preliminary_alert.py"

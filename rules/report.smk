@@ -10,9 +10,13 @@ rule report:
         PLAN.targets(),
     output:
         f"{RESULTS}/report/index.html",
+    log:
+        f"{RESULTS}/logs/report.log",
     params:
         store=STORE,
     run:
         from gwreplay.report import write_report
 
-        write_report(RESULTS, store=params.store)
+        write_report(
+            os.path.dirname(os.path.dirname(output[0])), store=params.store
+        )

@@ -11,10 +11,12 @@ rule superevent:
         superevent_event_jsons,
     output:
         f"{RESULTS}/superevents/{{superevent_id}}/superevent.json",
-    params:
-        superevent=lambda wildcards: PLAN.superevents[wildcards.superevent_id],
+    log:
+        f"{RESULTS}/logs/superevent/{{superevent_id}}.log",
     group:
         "superevent"
+    params:
+        superevent=lambda wildcards: PLAN.superevents[wildcards.superevent_id],
     run:
         from gwreplay.atomic import write_json
 
@@ -30,7 +32,12 @@ rule check_vectors:
     output:
         f"{RESULTS}/superevents/{{superevent_id}}/dq.json",
     log:
-        f"{RESULTS}/logs/check_vectors/{{superevent_id}}.log",
+        main=f"{RESULTS}/logs/check_vectors/{{superevent_id}}.log",
+        failure=f"{RESULTS}/.failures/check_vectors/{{superevent_id}}.json",
+    group:
+        "superevent"
+    conda:
+        "../envs/detchar.yaml"
     params:
         conf={
             key: config[key]
@@ -42,10 +49,5 @@ rule check_vectors:
             )
         },
         store=STORE,
-        results=RESULTS,
-    group:
-        "superevent"
-    conda:
-        "../envs/detchar.yaml"
     script:
         "../scripts/check_vectors.py"

@@ -27,7 +27,6 @@ smk = snakemake  # noqa: F821 - injected by Snakemake
 run_job(
     smk,
     lambda: main(smk),
-    results=smk.params.results,
     key=smk.wildcards.graceid,
     event_id=smk.wildcards.graceid,
     file="coinc.xml",

@@ -13,7 +13,6 @@ run_job(
         smk.output[0],
         **smk.params.conf,
     ),
-    results=smk.params.results,
     key=smk.wildcards.graceid,
     event_id=smk.wildcards.graceid,
     file="ranking_data.xml.gz",

@@ -31,7 +31,6 @@ smk = snakemake  # noqa: F821 - injected by Snakemake
 run_job(
     smk,
     lambda: main(smk),
-    results=smk.params.results,
     key=smk.wildcards.superevent_id,
     event_id=smk.wildcards.superevent_id,
     file="alert",

@@ -9,7 +9,6 @@ run_job(
     lambda: write_source_classification(
         smk.wildcards.graceid, smk.input.coinc, smk.output[0], **smk.params.conf
     ),
-    results=smk.params.results,
     key=smk.wildcards.graceid,
     event_id=smk.wildcards.graceid,
     file="coinc.xml",

@@ -32,7 +32,7 @@ def reference_dir():
 
 
 def write_event(store, event, files=None):
-    """Write one event folder: event.json plus ``files`` {name: source path or bytes}."""
+    """Write an event folder: event.json and ``files`` {name: path or bytes}."""
     folder = Path(store) / "events" / event["graceid"]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "event.json").write_text(json.dumps(event, indent=2))

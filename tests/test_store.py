@@ -3,21 +3,26 @@
 import json
 
 import pytest
-
 from conftest import G211117_EVENT, write_event
+
 from gwreplay.errors import InvalidIdError
 from gwreplay.ids import validate_graceid, validate_superevent_id
 from gwreplay.store import iso_to_gps, load_store
 
 
 def test_valid_event_is_loaded_with_upload_times(tmp_path):
-    event = dict(G211117_EVENT, uploads=[{"filename": "psd.xml.gz", "created": 1186436430.5}])
+    event = dict(
+        G211117_EVENT, uploads=[{"filename": "psd.xml.gz", "created": 1186436430.5}]
+    )
     write_event(tmp_path, event, {"coinc.xml": b"<x/>", "psd.xml.gz": b"x"})
     store = load_store(tmp_path)
     assert store.problems == []
     loaded = store.events["G211117"]
     assert loaded["files"] == ["coinc.xml", "psd.xml.gz"]
-    assert loaded["upload_times"] == {"coinc.xml": 1186436420.0, "psd.xml.gz": 1186436430.5}
+    assert loaded["upload_times"] == {
+        "coinc.xml": 1186436420.0,
+        "psd.xml.gz": 1186436430.5,
+    }
 
 
 def test_iso_created_is_converted_with_leap_seconds():
@@ -61,7 +66,9 @@ def test_missing_key_and_not_utf8(tmp_path):
     assert "not UTF-8" in problems["G000002"]
 
 
-@pytest.mark.parametrize("name", ["..x", "a b", "G1\x07", "g123", "G1.json", "S190425z"])
+@pytest.mark.parametrize(
+    "name", ["..x", "a b", "G1\x07", "g123", "G1.json", "S190425z"]
+)
 def test_folder_that_is_not_a_graceid_is_refused(tmp_path, name):
     (tmp_path / "events" / name).mkdir(parents=True)
     store = load_store(tmp_path)

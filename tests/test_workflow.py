@@ -13,7 +13,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import G211117_EVENT, write_event, write_gaussian_skymap
 
 pytestmark = pytest.mark.slow
@@ -53,7 +52,9 @@ def replay(reference_dir, tmp_path_factory):
     ref = reference_dir / "G211117"
     write_event(
         store,
-        dict(G211117_EVENT, uploads=[{"filename": "psd.xml.gz", "created": 1186436425.0}]),
+        dict(
+            G211117_EVENT, uploads=[{"filename": "psd.xml.gz", "created": 1186436425.0}]
+        ),
         {"coinc.xml": ref / "coinc.xml", "psd.xml.gz": ref / "psd.xml.gz"},
     )
     folder = write_event(store, BURST_EVENT)
@@ -61,7 +62,9 @@ def replay(reference_dir, tmp_path_factory):
     write_event(
         store, BROKEN_EVENT, {"coinc.xml": b"", "psd.xml.gz": ref / "psd.xml.gz"}
     )
-    status, output = gwreplay("run", str(store), "--results", str(results), "--cores", "2")
+    status, output = gwreplay(
+        "run", str(store), "--results", str(results), "--cores", "2"
+    )
     return store, results, status, output
 
 

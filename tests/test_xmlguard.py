@@ -45,5 +45,9 @@ def test_truncated_gzip_and_empty(tmp_path):
 
 
 def test_real_reference_files_pass(reference_dir):
-    for name in ("G211117/coinc.xml", "G211117/psd.xml.gz", "G322589/ranking_data.xml.gz"):
+    for name in (
+        "G211117/coinc.xml",
+        "G211117/psd.xml.gz",
+        "G322589/ranking_data.xml.gz",
+    ):
         screen_upload("G", reference_dir / name)
