@@ -20,7 +20,10 @@ def build_parser(parser):
     """Arguments of ``gwreplay run``."""
     parser.add_argument("store", help="event store (docs/store.md)")
     parser.add_argument("--results", required=True, help="results folder")
-    parser.add_argument("--cores", default="all", help="local cores (default: all)")
+    parser.add_argument(
+        "--cores",
+        help="cores for local jobs (default: all, or the profile's setting)",
+    )
     parser.add_argument(
         "--profile",
         help="Snakemake profile: a name under profiles/ (slurm, htcondor) or a path",
@@ -63,7 +66,7 @@ def snakemake_command(
     store,
     results,
     *,
-    cores="all",
+    cores=None,
     profile=None,
     dry_run=False,
     configfile=None,
@@ -82,12 +85,13 @@ def snakemake_command(
         # replays of different stores never lock each other out.
         "--directory",
         os.path.abspath(results),
-        "--cores",
-        str(cores),
         "--keep-going",
         "--rerun-incomplete",
         "--printshellcmds",
     ]
+    if cores is not None or not profile:
+        # A profile sets its own cores; --cores would override it.
+        command += ["--cores", str(cores or "all")]
     if profile:
         command += ["--profile", profile_path(profile)]
     if dry_run:

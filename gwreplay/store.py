@@ -83,6 +83,19 @@ class Store:
         return os.path.join(self.root, "events", graceid, filename)
 
 
+def printable_name(name):
+    """``name`` as it may be shown in a message or a CSV cell.
+
+    Folder names come from the store: a control character or a byte that is
+    not UTF-8 (kept by :func:`os.scandir` as a lone surrogate) would corrupt a
+    terminal or make the UTF-8 ``failures.csv`` unwritable, so such names are
+    shown with backslash escapes (``G1\\x07``, ``G1\\udcff``).
+    """
+    if name.isprintable():
+        return name
+    return name.encode("unicode_escape", "backslashreplace").decode("ascii")
+
+
 def _check_types(graceid, data):
     for key, types in REQUIRED_KEYS.items():
         if key not in data:
@@ -138,7 +151,34 @@ def validate_event(graceid, data, present_files):
         for name in present_files
     }
     event["files"] = sorted(present_files)
+    _check_manager_fields(graceid, event)
     return event
+
+
+def _check_manager_fields(graceid, event):
+    """Refuse an event that the superevent manager could not rank or place.
+
+    The manager (:func:`gwreplay.superevents.form_superevents`) runs at plan
+    time over every event at once, so an event lacking what it reads (a
+    cWB ``MultiBurst.duration``, a CBC ``CoincInspiral.snr``, a well-formed
+    ``extra_attributes``) must be refused here, as one event's problem,
+    rather than abort the plan of the whole replay.
+    """
+    from .superevents import get_ts, keyfunc
+
+    if not isinstance(event["extra_attributes"], dict):
+        raise EventInputError(
+            graceid, "event.json", "extra_attributes is not an object"
+        )
+    try:
+        get_ts(event)
+        keyfunc(event)
+    except EventInputError as exc:
+        raise EventInputError(graceid, "event.json", exc.reason) from exc
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise EventInputError(
+            graceid, "event.json", f"unusable by the superevent manager: {exc!r}"
+        ) from exc
 
 
 def _read_event(store_root, graceid):
@@ -176,11 +216,11 @@ def _read_superevents(store_root, problems):
                 data = json.loads(f.read().decode("utf-8"))
             superevents[sid] = superevent_record(sid, data)
         except InvalidIdError as exc:
-            problems.append((entry.name, "superevent.json", str(exc)))
+            problems.append((printable_name(entry.name), "superevent.json", str(exc)))
         except EventInputError as exc:
             problems.append((exc.event_id, exc.filename, exc.reason))
         except (OSError, ValueError) as exc:
-            problems.append((entry.name, "superevent.json", str(exc)))
+            problems.append((printable_name(entry.name), "superevent.json", str(exc)))
     return superevents
 
 
@@ -198,7 +238,7 @@ def load_store(root):
             graceid = validate_graceid(entry.name)
             store.events[graceid] = _read_event(root, graceid)
         except InvalidIdError as exc:
-            store.problems.append((entry.name, "event.json", str(exc)))
+            store.problems.append((printable_name(entry.name), "event.json", str(exc)))
         except EventInputError as exc:
             store.problems.append((exc.event_id, exc.filename, exc.reason))
     store.superevents = _read_superevents(root, store.problems)

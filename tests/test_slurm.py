@@ -211,13 +211,15 @@ def test_both_superevents_share_one_group_job(slurm_replay):
 
 def test_results_of_the_slurm_replay(slurm_replay):
     from ligo.skymap.io import read_sky_map
+    from ligo.skymap.moc import uniq2pixarea
 
     results, _, _, _ = slurm_replay
-    skymap, meta = read_sky_map(
-        str(results / "events" / "G211117" / "bayestar.fits.gz")
+    skymap = read_sky_map(
+        str(results / "events" / "G211117" / "bayestar.fits.gz"), moc=True
     )
-    assert meta["objid"] == "G211117"
-    assert skymap.sum() == pytest.approx(1.0)
+    assert skymap.meta["objid"] == "G211117"
+    probability = skymap["PROBDENSITY"] * uniq2pixarea(skymap["UNIQ"])
+    assert probability.sum() == pytest.approx(1.0)
     classification = json.loads(
         (results / "events" / "G211117" / "source_classification.json").read_text()
     )

@@ -21,7 +21,8 @@
 # caller skips). Any other failure is a real failure.
 #
 # Needs root (slurmd runs jobs as their submitter, munged runs as user munge).
-# Measured on Debian 12 (Slurm 22.05.8, munge 0.5.15): install ~8 s, start ~3 s.
+# Measured on Debian 12 (Slurm 22.05.8, munge 0.5.15): install ~8 s, start
+# under 1 s, stop ~4 s.
 set -euo pipefail
 
 : "${SLURMCTLD_PORT:=16817}" # away from the default 6817 of a system Slurm
@@ -63,7 +64,7 @@ live_pid() {
 
 # Wait for a daemon's pid file, record the pid in DIR/pids.
 record_pid() {
-    local dir=$1 name=$2 pidfile=$3 pid=""
+    local dir=$1 name=$2 pidfile=$3 logfile=$4 pid=""
     for _ in $(seq 100); do
         pid=$(cat "$pidfile" 2>/dev/null || true)
         if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ]; then
@@ -73,7 +74,7 @@ record_pid() {
         sleep 0.1
     done
     log "$name did not start; its log:"
-    tail -n 30 "$dir/log/$name.log" >&2 || true
+    tail -n 30 "$logfile" >&2 || true
     return 1
 }
 
@@ -86,7 +87,7 @@ start_munged() {
     runuser -u munge -- munged --socket="$m/munge.socket" --key-file="$m/munge.key" \
         --pid-file="$m/munged.pid" --log-file="$m/munged.log" \
         --seed-file="$m/munged.seed"
-    record_pid "$dir" munged "$m/munged.pid"
+    record_pid "$dir" munged "$m/munged.pid" "$m/munged.log"
 }
 
 write_config() {
@@ -188,24 +189,35 @@ start() {
     export SLURM_CONF=$dir/slurm.conf
     start_munged "$dir"
     slurmctld -c -f "$SLURM_CONF"
-    record_pid "$dir" slurmctld "$dir/slurmctld.pid"
+    record_pid "$dir" slurmctld "$dir/slurmctld.pid" "$dir/log/slurmctld.log"
     slurmd -f "$SLURM_CONF"
-    record_pid "$dir" slurmd "$dir/slurmd.pid"
+    record_pid "$dir" slurmd "$dir/slurmd.pid" "$dir/log/slurmd.log"
     wait_for_node "$dir"
     echo "SLURM_CONF=$SLURM_CONF"
 }
 
-# Terminate one recorded daemon and wait for it to go (SIGKILL after 15 s).
-stop_daemon() {
-    local dir=$1 name=$2 pid
-    pid=$(live_pid "$dir" "$name") || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
+# Terminate recorded daemons together and wait for them to go (SIGKILL
+# after 15 s). Each takes 1-2 s to shut down.
+stop_daemons() {
+    local dir=$1 name pid waiting=()
+    shift
+    for name in "$@"; do
+        pid=$(live_pid "$dir" "$name") || continue
+        kill -TERM "$pid" 2>/dev/null && waiting+=("$name:$pid")
+    done
     for _ in $(seq 150); do
-        [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ] || return 0
+        local still=()
+        for entry in "${waiting[@]}"; do
+            [ "$(cat "/proc/${entry#*:}/comm" 2>/dev/null)" = "${entry%%:*}" ] && still+=("$entry")
+        done
+        waiting=("${still[@]}")
+        [ ${#waiting[@]} -eq 0 ] && return 0
         sleep 0.1
     done
-    log "$name ($pid) ignored SIGTERM; killing it"
-    kill -KILL "$pid" 2>/dev/null || true
+    for entry in "${waiting[@]}"; do
+        log "${entry%%:*} (${entry#*:}) ignored SIGTERM; killing it"
+        kill -KILL "${entry#*:}" 2>/dev/null || true
+    done
 }
 
 stop() {
@@ -221,16 +233,17 @@ stop() {
             sleep 0.2
         done
     fi
-    stop_daemon "$dir" slurmd
-    stop_daemon "$dir" slurmctld
-    stop_daemon "$dir" munged
+    stop_daemons "$dir" slurmd slurmctld
+    stop_daemons "$dir" munged
     unlink_default_config "$dir"
     rm -f "$dir/pids"
 }
 
+absolute() { case $1 in /*) echo "${1%/}" ;; *) echo "$PWD/${1%/}" ;; esac; }
+
 case "${1:-}:${2:-}" in
-start:?*) start "$(realpath -m "$2")" ;;
-stop:?*) stop "$(realpath -m "$2")" ;;
+start:?*) start "$(absolute "$2")" ;;
+stop:?*) stop "$(absolute "$2")" ;;
 *)
     echo "usage: $0 start|stop DIR" >&2
     exit 2

@@ -1,0 +1,311 @@
+"""Overhead of ``gwreplay run`` over plain ``bayestar-localize-coincs``.
+
+    .venv/bin/python bench/overhead.py --superevents 5 --seed 3 --cores 2
+
+Generates an MDC store (``gwreplay mdc DIR --superevents N --seed S``), then,
+one after the other in the same invocation:
+
+* the baseline: ligo.skymap's own command line, ``bayestar-localize-coincs``,
+  once per CBC event (it reads one coinc file per call) with
+  ``OMP_NUM_THREADS=CORES``, the same waveform gwreplay uses for that
+  template and ``--enable-snr-series`` (gwcelery and gwreplay use the SNR time
+  series, the command line does not by default). The command line reads PSDs
+  only through a ``--reference-psd`` process_params row, which the MDC's
+  coinc.xml files lack (as GraceDB uploads do), so an untimed preparation step
+  writes a copy of each coinc.xml with that row pointing at its psd.xml.gz
+  (or at itself when the PSDs are embedded);
+* ``gwreplay run STORE --results R --cores CORES``: the same sky maps plus
+  everything else of the orchestrator (classification, p_astro, DQ,
+  preliminary alerts with plots, VOEvents, circulars, summaries).
+
+It prints both wall times and their ratio (goal: at most 1.10), the CPU time
+of each (user + system of all child processes: less sensitive to other load
+on the machine), and a per-rule breakdown of the gwreplay run. The breakdown
+comes from a ``sitecustomize`` put on ``PYTHONPATH`` for the run: in each
+Snakemake ``script:`` job it records the process start, the moment
+``gwreplay.smk.run_job`` is entered and left, and the CPU time, so start-up
+(interpreter, Snakemake's script preamble, top-level imports) and work are
+told apart. Nothing in the workflow is changed for the measurement.
+
+Figures and interpretation: docs/benchmarks.md.
+"""
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+
+PYTHON = sys.executable
+BIN = os.path.dirname(PYTHON)
+
+SITECUSTOMIZE = '''\
+"""Benchmark probe: timings of one Snakemake script job (bench/overhead.py)."""
+import os
+import sys
+import time
+
+_SCRIPT = sys.argv[0] if sys.argv else ""
+_LOG = os.environ.get("GWREPLAY_BENCH_JOBLOG")
+if _LOG and "/.snakemake/scripts/" in _SCRIPT:
+    import atexit
+    import json
+    import resource
+
+    def _process_start():
+        with open("/proc/self/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        ticks = int(fields[19])  # field 22 of proc(5): start time after boot
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return time.time() - uptime + ticks / os.sysconf("SC_CLK_TCK")
+
+    _RECORD = {"script": os.path.basename(_SCRIPT), "start": _process_start()}
+
+    import gwreplay.smk as _smk
+
+    _run_job = _smk.run_job
+
+    def run_job(snakemake, func, **kwargs):
+        _RECORD["rule"] = snakemake.rule
+        _RECORD["key"] = kwargs.get("key")
+        _RECORD["work_start"] = time.time()
+        try:
+            return _run_job(snakemake, func, **kwargs)
+        finally:
+            _RECORD["work_end"] = time.time()
+
+    _smk.run_job = run_job
+
+    def _dump():
+        _RECORD["end"] = time.time()
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        _RECORD["cpu"] = usage.ru_utime + usage.ru_stime
+        with open(_LOG, "a") as f:
+            f.write(json.dumps(_RECORD) + "\\n")
+
+    atexit.register(_dump)
+'''
+
+
+def children_cpu():
+    """User + system CPU seconds of all waited-for child processes so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command, env=None, **kwargs):
+    """Run ``command``; return (wall seconds, child CPU seconds)."""
+    cpu0, t0 = children_cpu(), time.monotonic()
+    subprocess.run(command, check=True, env=env, **kwargs)
+    return time.monotonic() - t0, children_cpu() - cpu0
+
+
+def make_mdc(store, superevents, seed):
+    """``gwreplay mdc`` store (kept between invocations with the same options)."""
+    if os.path.exists(os.path.join(store, "truth.json")):
+        return
+    command = [PYTHON, "-m", "gwreplay.cli", "mdc", store]
+    command += ["--superevents", str(superevents), "--seed", str(seed), "--overwrite"]
+    subprocess.run(command, check=True)
+
+
+def cbc_events(store):
+    """GraceIDs of the store's events that have a coinc.xml (BAYESTAR targets)."""
+    events = os.path.join(store, "events")
+    return sorted(
+        name
+        for name in os.listdir(events)
+        if os.path.exists(os.path.join(events, name, "coinc.xml"))
+    )
+
+
+def prepare_baseline_input(store, graceid, folder):
+    """Copy coinc.xml with a ``--reference-psd`` row; return the waveform to use.
+
+    The waveform is the one gwreplay gives BAYESTAR for this template
+    (:func:`gwreplay.bayestar.choose_waveform`: o2-uberbank, with IMRPhenomD
+    for heavy templates when the SEOBNRv4_ROM data file is absent).
+    """
+    from igwn_ligolw import lsctables
+    from igwn_ligolw.utils import load_filename, write_filename
+    from ligo.skymap.io.events.ligolw import ContentHandler
+
+    from gwreplay.bayestar import choose_waveform, load_event
+
+    source = os.path.join(store, "events", graceid)
+    os.makedirs(folder, exist_ok=True)
+    psd = os.path.join(source, "psd.xml.gz")
+    if os.path.exists(psd):
+        shutil.copy(psd, folder)
+        psd_name = "psd.xml.gz"
+    else:
+        psd_name = "coinc.xml"
+    doc = load_filename(os.path.join(source, "coinc.xml"), contenthandler=ContentHandler)
+    try:
+        table = lsctables.ProcessParamsTable.get_table(doc)
+    except ValueError:
+        table = lsctables.New(lsctables.ProcessParamsTable)
+        doc.childNodes[0].appendChild(table)
+    for process in lsctables.ProcessTable.get_table(doc):
+        row = table.RowType()
+        row.program = process.program
+        row.process_id = process.process_id
+        row.param = "--reference-psd"
+        row.type = "lstring"
+        row.value = psd_name
+        table.append(row)
+    write_filename(doc, os.path.join(folder, "coinc.xml"))
+    event = load_event(
+        graceid,
+        os.path.join(source, "coinc.xml"),
+        psd if os.path.exists(psd) else None,
+    )
+    return choose_waveform("o2-uberbank", event.template_args)
+
+
+def run_baseline(store, workdir, cores):
+    """``bayestar-localize-coincs`` per CBC event; return per-event and total times."""
+    prepared = os.path.join(workdir, "baseline-input")
+    outputs = os.path.join(workdir, "baseline-output")
+    shutil.rmtree(outputs, ignore_errors=True)
+    jobs = [
+        (graceid, prepare_baseline_input(store, graceid, os.path.join(prepared, graceid)))
+        for graceid in cbc_events(store)
+    ]
+    env = dict(os.environ, OMP_NUM_THREADS=str(cores))
+    per_event = {}
+    cpu0, t0 = children_cpu(), time.monotonic()
+    for graceid, waveform in jobs:
+        command = [
+            os.path.join(BIN, "bayestar-localize-coincs"),
+            os.path.join(prepared, graceid, "coinc.xml"),
+            "--waveform",
+            waveform,
+            "--enable-snr-series",
+            "-o",
+            os.path.join(outputs, graceid),
+        ]
+        per_event[graceid] = timed(command, env=env, stderr=subprocess.DEVNULL)[0]
+    return per_event, time.monotonic() - t0, children_cpu() - cpu0
+
+
+def run_gwreplay(store, workdir, cores):
+    """``gwreplay run`` with the job probe; return wall, CPU and job records."""
+    results = os.path.join(workdir, "results")
+    shutil.rmtree(results, ignore_errors=True)
+    probe = tempfile.mkdtemp(prefix="probe-", dir=workdir)
+    with open(os.path.join(probe, "sitecustomize.py"), "w") as f:
+        f.write(SITECUSTOMIZE)
+    joblog = os.path.join(workdir, "jobs.jsonl")
+    if os.path.exists(joblog):
+        os.unlink(joblog)
+    env = dict(os.environ, GWREPLAY_BENCH_JOBLOG=joblog)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [probe, env.get("PYTHONPATH")]))
+    env.pop("OMP_NUM_THREADS", None)
+    command = [PYTHON, "-m", "gwreplay.cli", "run", store, "--results", results]
+    command += ["--cores", str(cores)]
+    start = time.time()
+    with open(os.path.join(workdir, "gwreplay-run.log"), "w") as log:
+        wall, cpu = timed(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(joblog) as f:
+        jobs = [json.loads(line) for line in f]
+    shutil.rmtree(probe)
+    return wall, cpu, jobs, start
+
+
+def rule_breakdown(jobs):
+    """Per rule: jobs, total wall, start-up share, work, CPU."""
+    rules = defaultdict(lambda: defaultdict(float))
+    for job in jobs:
+        row = rules[job.get("rule", job["script"])]
+        row["jobs"] += 1
+        row["wall"] += job["end"] - job["start"]
+        row["startup"] += job["work_start"] - job["start"]
+        row["work"] += job["work_end"] - job["work_start"]
+        row["cpu"] += job["cpu"]
+    return rules
+
+
+def busy_seconds(jobs):
+    """Seconds during which at least one script job was running."""
+    intervals = sorted((job["start"], job["end"]) for job in jobs)
+    busy, current_start, current_end = 0.0, None, None
+    for start, end in intervals:
+        if current_end is None or start > current_end:
+            if current_end is not None:
+                busy += current_end - current_start
+            current_start, current_end = start, end
+        else:
+            current_end = max(current_end, end)
+    if current_end is not None:
+        busy += current_end - current_start
+    return busy
+
+
+def report(baseline, gwreplay, cores):
+    """Print the figures."""
+    per_event, base_wall, base_cpu = baseline
+    wall, cpu, jobs, start = gwreplay
+    print(f"CBC events (BAYESTAR sky maps): {len(per_event)}; cores: {cores}")
+    print(f"baseline bayestar-localize-coincs: wall {base_wall:7.1f} s  CPU {base_cpu:7.1f} s")
+    print(f"gwreplay run (whole orchestrator): wall {wall:7.1f} s  CPU {cpu:7.1f} s")
+    print(f"ratio gwreplay / baseline:         wall {wall / base_wall:7.3f}    CPU {cpu / base_cpu:7.3f}")
+    print()
+    print(f"{'rule':24} {'jobs':>4} {'wall s':>8} {'start-up s':>10} {'work s':>8} {'CPU s':>8}")
+    rules = rule_breakdown(jobs)
+    for name, row in sorted(rules.items(), key=lambda item: -item[1]["wall"]):
+        print(
+            f"{name:24} {int(row['jobs']):4d} {row['wall']:8.1f} {row['startup']:10.1f} "
+            f"{row['work']:8.1f} {row['cpu']:8.1f}"
+        )
+    first = min(job["start"] for job in jobs)
+    last = max(job["end"] for job in jobs)
+    busy = busy_seconds(jobs)
+    print()
+    print(f"snakemake start-up to first job: {first - start:6.1f} s")
+    print(f"last job to exit (hooks, summary): {start + wall - last:6.1f} s")
+    print(f"no script job running in between: {last - first - busy:6.1f} s")
+    bayestar = {job["key"]: job["end"] - job["start"] for job in jobs if job.get("rule") == "bayestar"}
+    print()
+    print(f"{'event':10} {'baseline s':>10} {'gwreplay bayestar job s':>24}")
+    for graceid, seconds in sorted(per_event.items()):
+        print(f"{graceid:10} {seconds:10.1f} {bayestar.get(graceid, float('nan')):24.1f}")
+    print(f"{'total':10} {sum(per_event.values()):10.1f} {sum(bayestar.values()):24.1f}")
+
+
+def main():
+    """Generate the store, run both, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--superevents", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument(
+        "--workdir", default=os.path.join(tempfile.gettempdir(), "gwreplay-bench", "overhead")
+    )
+    parser.add_argument(
+        "--order",
+        choices=("baseline-first", "gwreplay-first"),
+        default="baseline-first",
+        help="which of the two runs goes first",
+    )
+    args = parser.parse_args()
+    store = os.path.join(args.workdir, f"mdc-{args.superevents}-{args.seed}")
+    os.makedirs(args.workdir, exist_ok=True)
+    make_mdc(store, args.superevents, args.seed)
+    if args.order == "baseline-first":
+        baseline = run_baseline(store, args.workdir, args.cores)
+        gwreplay = run_gwreplay(store, args.workdir, args.cores)
+    else:
+        gwreplay = run_gwreplay(store, args.workdir, args.cores)
+        baseline = run_baseline(store, args.workdir, args.cores)
+    report(baseline, gwreplay, args.cores)
+
+
+if __name__ == "__main__":
+    main()

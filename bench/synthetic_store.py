@@ -1,0 +1,349 @@
+"""Light synthetic event stores and "already processed" results for the benchmarks.
+
+The planning, incremental and nothing-to-do benchmarks need stores of 10^3
+and 10^4 superevents. Planning a replay reads only the small ``event.json``
+files and checks which uploads exist (``gwreplay.store``), so the uploads
+here are placeholder files of a few bytes: nothing in a dry run opens them.
+Only the one event that the incremental benchmark really processes gets a
+real (cWB) sky map, written with ligo.skymap.
+
+Superevents follow a fixed four-slot pattern, one per ``SLOT_SECONDS`` of
+replay time so that they never overlap, with the per-superevent mix of an
+MDC store (``gwreplay mdc``: about 2 G-events, 1.5 of them CBC):
+
+====  ===========================================  =======================
+slot  events (pipeline: uploads)                    jobs of the workflow
+====  ===========================================  =======================
+0     gstlal (coinc, psd, ranking data), pycbc      3 + 2 + 3 = 8
+1     gstlal, MBTAOnline (coinc), spiir (coinc+psd)  3 + 3 + 2 + 2 = 10
+2     CWB (skyprobcc_cWB.fits)                       3
+3     pycbc, CWB                                     3 + 2 = 5
+====  ===========================================  =======================
+
+i.e. 6.5 jobs per superevent (superevent, check_vectors, preliminary_alert;
+bayestar and source_classification per CBC event; p_astro_gstlal per gstlal
+event). :func:`mark_processed` then makes a results folder that Snakemake
+considers complete, without computing anything: it writes placeholder
+outputs and runs ``snakemake --touch``, which records the same metadata
+(code, params, input, software environment) as real jobs do.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+#: GPS time of the first slot (2024-01-01 00:00:00 UTC, as ``gwreplay mdc``).
+START_GPS = 1388102418.0
+#: Replay seconds between superevents: far more than any superevent window.
+SLOT_SECONDS = 1000.0
+#: First GraceID number (``G100001``, as ``gwreplay mdc``).
+FIRST_GRACEID = 100001
+
+#: The events of each slot of the four-slot pattern.
+SLOT_PATTERN = (
+    ("gstlal", "pycbc"),
+    ("gstlal", "MBTAOnline", "spiir"),
+    ("CWB",),
+    ("pycbc", "CWB"),
+)
+#: Uploads per pipeline (placeholders, except a new event's real sky map).
+PIPELINE_FILES = {
+    "gstlal": ("coinc.xml", "psd.xml.gz", "ranking_data.xml.gz"),
+    "pycbc": ("coinc.xml",),
+    "MBTAOnline": ("coinc.xml",),
+    "spiir": ("coinc.xml", "psd.xml.gz"),
+    "CWB": ("skyprobcc_cWB.fits",),
+}
+PLACEHOLDER = b"placeholder: benchmarks do not open this file\n"
+
+WORKFLOW_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SNAKEFILE = os.path.join(WORKFLOW_DIR, "Snakefile")
+DEFAULT_CONFIG = os.path.join(WORKFLOW_DIR, "config", "config.yaml")
+
+
+def event_json(graceid, pipeline, gpstime, created, far, snr):
+    """GraceDB event JSON of one synthetic candidate (docs/store.md keys)."""
+    instruments = "H1,L1,V1" if pipeline == "CWB" else "H1,L1"
+    event = {
+        "graceid": graceid,
+        "pipeline": pipeline,
+        "group": "Burst" if pipeline == "CWB" else "CBC",
+        "search": "AllSky",
+        "gpstime": gpstime,
+        "far": far,
+        "instruments": instruments,
+        "created": created,
+        "offline": False,
+        "labels": [],
+        "uploads": [
+            {"filename": name, "created": round(created + 0.5 * (k + 1), 3)}
+            for k, name in enumerate(PIPELINE_FILES[pipeline])
+        ],
+    }
+    if pipeline == "CWB":
+        event["extra_attributes"] = {
+            "MultiBurst": {
+                "duration": 0.2,
+                "central_freq": 150.0,
+                "snr": snr,
+                "ifos": instruments,
+            }
+        }
+    else:
+        event["extra_attributes"] = {
+            "CoincInspiral": {"snr": snr, "mchirp": 1.2, "ifos": instruments}
+        }
+    return event
+
+
+def write_event(store, event, files=None):
+    """Write one event folder: event.json and its uploads (placeholders)."""
+    folder = os.path.join(store, "events", event["graceid"])
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "event.json"), "w", encoding="utf-8") as f:
+        json.dump(event, f, indent=2, sort_keys=True)
+    for name in PIPELINE_FILES[event["pipeline"]]:
+        path = os.path.join(folder, name)
+        if files and name in files:
+            files[name](path)
+        else:
+            with open(path, "wb") as f:
+                f.write(PLACEHOLDER)
+
+
+def slot_events(slot, first_number):
+    """The events of superevent slot ``slot``, numbered from ``first_number``."""
+    t_0 = START_GPS + slot * SLOT_SECONDS + 500.0
+    events = []
+    for k, pipeline in enumerate(SLOT_PATTERN[slot % len(SLOT_PATTERN)]):
+        events.append(
+            event_json(
+                f"G{first_number + k}",
+                pipeline,
+                gpstime=round(t_0 + 0.01 * k, 3),
+                created=round(t_0 + 8.0 + 3.0 * k, 3),
+                far=1e-10 / (k + 1),
+                snr=12.0 - k,
+            )
+        )
+    return events
+
+
+def build_store(store, superevents):
+    """Write a synthetic store of ``superevents`` superevents; return its events."""
+    os.makedirs(os.path.join(store, "events"), exist_ok=True)
+    number = FIRST_GRACEID
+    count = 0
+    for slot in range(superevents):
+        for event in slot_events(slot, number):
+            write_event(store, event)
+            count += 1
+        number += len(SLOT_PATTERN[slot % len(SLOT_PATTERN)])
+    return count
+
+
+def next_graceid(store):
+    """The next free GraceID of a synthetic store."""
+    names = os.listdir(os.path.join(store, "events"))
+    return f"G{max(int(name[1:]) for name in names) + 1}"
+
+
+def write_real_burst_skymap(path, graceid, gpstime, created):
+    """A real cWB sky map (ligo.skymap FITS, HEALPix nside 16) for a processed event."""
+    from ligo.skymap.io.fits import write_sky_map
+
+    from gwreplay.mdc.bursts import vmf_sky_map
+
+    prob = vmf_sky_map(1.0, 0.3, 0.2, 16)
+    write_sky_map(
+        path,
+        np.asarray(prob),
+        nest=False,
+        objid=graceid,
+        gps_time=gpstime,
+        gps_creation_time=created,
+        creator="cWB",
+        origin="LIGO/Virgo/KAGRA",
+        instruments={"H1", "L1", "V1"},
+    )
+
+
+def add_burst_event(store, slot):
+    """Add one publishable cWB event in a new slot, with a real sky map.
+
+    Its superevent needs superevent, check_vectors (no frames: ``unknown``)
+    and preliminary_alert (sky-map copy and plot, VOEvent, IGWN alert,
+    circular): the cheapest complete alert the workflow makes.
+    """
+    graceid = next_graceid(store)
+    t_0 = START_GPS + slot * SLOT_SECONDS + 500.0
+    event = event_json(graceid, "CWB", t_0, t_0 + 30.0, 1e-12, 15.0)
+    write_event(
+        store,
+        event,
+        files={
+            "skyprobcc_cWB.fits": lambda path: write_real_burst_skymap(
+                path, graceid, t_0, t_0 + 30.5
+            )
+        },
+    )
+    return event
+
+
+def load_config():
+    """The workflow's default configuration (config/config.yaml)."""
+    import yaml
+
+    with open(DEFAULT_CONFIG, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def planned_outputs(store, results):
+    """Every output file the workflow would write for ``store``, in DAG order.
+
+    Uses the same plan as the Snakefile (:func:`gwreplay.plan.make_plan`).
+    """
+    from gwreplay.plan import make_plan
+
+    plan = make_plan(store, results, load_config())
+    first = [
+        plan.event_result(graceid, product)
+        for graceid, products in sorted(plan.event_products.items())
+        for product in products
+    ]
+    steps = [
+        [plan.superevent_result(sid, name) for sid in sorted(plan.superevents)]
+        for name in ("superevent.json", "dq.json", "alert.json")
+    ]
+    return [first, *steps], plan
+
+
+def placeholder_alert(sid, preferred_event):
+    """An ``alert.json`` like a not-publishable one, so that alerts.csv reads it."""
+    return {
+        "superevent_id": sid,
+        "preferred_event": preferred_event,
+        "labels": ["DQOK"],
+        "vetoed": False,
+        "publishable": False,
+        "notice": "",
+        "notice_time": None,
+        "files": [],
+    }
+
+
+def write_placeholder_outputs(store, results):
+    """Create every planned output, in DAG order (so each is newer than its inputs)."""
+    steps, plan = planned_outputs(store, results)
+    for step in steps:
+        for path in step:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8") as f:
+                if path.endswith("alert.json"):
+                    sid = os.path.basename(os.path.dirname(path))
+                    preferred = plan.superevents[sid]["preferred_event"]
+                    json.dump(placeholder_alert(sid, preferred), f)
+                else:
+                    f.write("{}\n")
+    return sum(len(step) for step in steps)
+
+
+#: Runs snakemake with its --touch executor's 0.1 s pause per job removed
+#: (it only keeps output mtimes apart on coarse filesystems; the outputs were
+#: written in DAG order), so that marking 10^4 superevents as
+#: processed takes minutes, not hours. Used for set-up only, never timed.
+TOUCH_LAUNCHER = (
+    "import sys\n"
+    "import snakemake.executors.touch as touch\n"
+    "touch.Executor.SLEEPING_TIME = 0\n"
+    "from snakemake.cli import main\n"
+    "sys.argv[0] = 'snakemake'\n"
+    "sys.exit(main())\n"
+)
+
+
+def snakemake_touch(store, results):
+    """``snakemake --touch`` over the whole workflow: records job metadata."""
+    command = [
+        sys.executable,
+        "-c",
+        TOUCH_LAUNCHER,
+        "--snakefile",
+        SNAKEFILE,
+        "--directory",
+        os.path.abspath(results),
+        "--cores",
+        "1",
+        "--touch",
+        # Every job, so that each output gets its metadata record.
+        "--forceall",
+        "--quiet",
+        "all",
+        "--configfile",
+        DEFAULT_CONFIG,
+        "--config",
+        f"store={os.path.abspath(store)}",
+        f"results={os.path.abspath(results)}",
+    ]
+    env = dict(os.environ, CONDOR_CONFIG=os.devnull)
+    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+
+
+def mark_processed(store, results):
+    """Make ``results`` look like a finished replay of ``store``; return #outputs."""
+    count = write_placeholder_outputs(store, results)
+    snakemake_touch(store, results)
+    return count
+
+
+def dry_run_jobs(store, results):
+    """Jobs ``snakemake -n`` would run now (0 when the results are complete)."""
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        SNAKEFILE,
+        "--directory",
+        os.path.abspath(results),
+        "--cores",
+        "1",
+        "-n",
+        "--quiet",
+        "rules",
+        "--configfile",
+        DEFAULT_CONFIG,
+        "--config",
+        f"store={os.path.abspath(store)}",
+        f"results={os.path.abspath(results)}",
+    ]
+    env = dict(os.environ, CONDOR_CONFIG=os.devnull)
+    out = subprocess.run(
+        command, check=True, env=env, capture_output=True, text=True
+    ).stdout
+    return parse_job_count(out)
+
+
+def parse_job_count(text):
+    """Total from Snakemake's job-stats table (``total  N``); 0 if none."""
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[0] == "total" and fields[1].isdigit():
+            return int(fields[1])
+    return 0
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("store")
+    parser.add_argument("--superevents", type=int, default=100)
+    parser.add_argument("--processed", metavar="RESULTS")
+    args = parser.parse_args()
+    print(build_store(args.store, args.superevents), "events")
+    if args.processed:
+        print(mark_processed(args.store, args.processed), "outputs marked processed")
