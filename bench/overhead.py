@@ -84,6 +84,10 @@ if _LOG and "/.snakemake/scripts/" in _SCRIPT:
 
     def _dump():
         _RECORD["end"] = time.time()
+        # A script that does not go through run_job: all of it counts as work.
+        _RECORD.setdefault("rule", _RECORD["script"].split(".")[1])
+        _RECORD.setdefault("work_start", _RECORD["start"])
+        _RECORD.setdefault("work_end", _RECORD["end"])
         usage = resource.getrusage(resource.RUSAGE_SELF)
         _RECORD["cpu"] = usage.ru_utime + usage.ru_stime
         with open(_LOG, "a") as f:

@@ -10,7 +10,8 @@ superevent; a dry run opens none of the uploads) and times, under
 
 * ``gwreplay run STORE --results EMPTY -n``, the user's dry run (Snakemake
   prints every planned job);
-* the same with ``-- --quiet``: planning without the job listing.
+* the same with ``-- --quiet rules``: planning with the per-rule job table
+  but without the listing of every job.
 
 Goal at 10^4 superevents: at most 60 s and 2 GiB.
 
@@ -78,10 +79,10 @@ def time_v(command, output_path):
 
 
 def dry_run_command(store, results, quiet):
-    """``gwreplay run STORE --results R -n`` (with ``-- --quiet`` when asked)."""
+    """``gwreplay run STORE --results R -n`` (``-- --quiet rules`` when asked)."""
     command = [PYTHON, "-m", "gwreplay.cli", "run", store, "--results", results, "-n"]
     if quiet:
-        command += ["--", "--quiet"]
+        command += ["--", "--quiet", "rules"]
     return command
 
 
@@ -94,11 +95,12 @@ def measure(workdir, superevents):
         results = tempfile.mkdtemp(prefix="results-", dir=workdir)
         wall, rss, text = time_v(
             dry_run_command(store, results, quiet),
-            os.path.join(workdir, f"dryrun-{superevents}-{'quiet' if quiet else 'full'}.log"),
+            os.path.join(workdir, f"dryrun-{superevents}-{'rules' if quiet else 'listing'}.log"),
         )
         jobs = parse_job_count(text)
         shutil.rmtree(results)
-        rows.append((superevents, events, jobs, "quiet" if quiet else "listing", wall, rss))
+        mode = "rules" if quiet else "listing"
+        rows.append((superevents, events, jobs, mode, wall, rss))
     return rows
 
 

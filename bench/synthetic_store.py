@@ -253,8 +253,8 @@ def write_placeholder_outputs(store, results):
 
 #: Runs snakemake with its --touch executor's 0.1 s pause per job removed
 #: (it only keeps output mtimes apart on coarse filesystems; the outputs were
-#: written in DAG order), so that marking 10^4 superevents as
-#: processed takes minutes, not hours. Used for set-up only, never timed.
+#: written in DAG order), so that marking 10^4 superevents as processed takes
+#: minutes, not hours. Used for set-up only, never timed.
 TOUCH_LAUNCHER = (
     "import sys\n"
     "import snakemake.executors.touch as touch\n"
@@ -264,9 +264,28 @@ TOUCH_LAUNCHER = (
     "sys.exit(main())\n"
 )
 
+#: Superevents per ``snakemake --touch`` invocation. Snakemake's scheduler
+#: costs O(ready jobs) per scheduling round (it stats the inputs of every
+#: ready job), so one invocation over 10^3 superevents takes about 800 s and
+#: one over 10^4 would take days; chunks keep each round small.
+TOUCH_CHUNK = 200
 
-def snakemake_touch(store, results):
-    """``snakemake --touch`` over the whole workflow: records job metadata."""
+
+def chunk_targets(plan, superevent_ids):
+    """The outputs of some superevents and of all their events' annotations."""
+    targets = []
+    for sid in superevent_ids:
+        targets.append(plan.superevent_result(sid, "alert.json"))
+        for graceid in plan.superevents[sid]["gw_events"]:
+            targets += [
+                plan.event_result(graceid, product)
+                for product in plan.event_products.get(graceid, [])
+            ]
+    return targets
+
+
+def snakemake_touch(store, results, targets):
+    """``snakemake --touch --forceall`` for ``targets``: records job metadata."""
     command = [
         sys.executable,
         "-c",
@@ -281,7 +300,11 @@ def snakemake_touch(store, results):
         # Every job, so that each output gets its metadata record.
         "--forceall",
         "--quiet",
-        "all",
+        "--scheduler",
+        "greedy",
+        "--scheduler-subsample",
+        "100",
+        *targets,
         "--configfile",
         DEFAULT_CONFIG,
         "--config",
@@ -289,13 +312,20 @@ def snakemake_touch(store, results):
         f"results={os.path.abspath(results)}",
     ]
     env = dict(os.environ, CONDOR_CONFIG=os.devnull)
-    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+    proc = subprocess.run(command, env=env, capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"snakemake --touch failed:\n{proc.stderr[-3000:]}")
 
 
-def mark_processed(store, results):
+def mark_processed(store, results, chunk=TOUCH_CHUNK):
     """Make ``results`` look like a finished replay of ``store``; return #outputs."""
     count = write_placeholder_outputs(store, results)
-    snakemake_touch(store, results)
+    _, plan = planned_outputs(store, results)
+    superevent_ids = sorted(plan.superevents)
+    for start in range(0, len(superevent_ids), chunk):
+        snakemake_touch(
+            store, results, chunk_targets(plan, superevent_ids[start : start + chunk])
+        )
     return count
 
 

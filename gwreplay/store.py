@@ -83,19 +83,6 @@ class Store:
         return os.path.join(self.root, "events", graceid, filename)
 
 
-def printable_name(name):
-    """``name`` as it may be shown in a message or a CSV cell.
-
-    Folder names come from the store: a control character or a byte that is
-    not UTF-8 (kept by :func:`os.scandir` as a lone surrogate) would corrupt a
-    terminal or make the UTF-8 ``failures.csv`` unwritable, so such names are
-    shown with backslash escapes (``G1\\x07``, ``G1\\udcff``).
-    """
-    if name.isprintable():
-        return name
-    return name.encode("unicode_escape", "backslashreplace").decode("ascii")
-
-
 def _check_types(graceid, data):
     for key, types in REQUIRED_KEYS.items():
         if key not in data:
@@ -216,11 +203,11 @@ def _read_superevents(store_root, problems):
                 data = json.loads(f.read().decode("utf-8"))
             superevents[sid] = superevent_record(sid, data)
         except InvalidIdError as exc:
-            problems.append((printable_name(entry.name), "superevent.json", str(exc)))
+            problems.append((entry.name, "superevent.json", str(exc)))
         except EventInputError as exc:
             problems.append((exc.event_id, exc.filename, exc.reason))
         except (OSError, ValueError) as exc:
-            problems.append((printable_name(entry.name), "superevent.json", str(exc)))
+            problems.append((entry.name, "superevent.json", str(exc)))
     return superevents
 
 
@@ -238,7 +225,7 @@ def load_store(root):
             graceid = validate_graceid(entry.name)
             store.events[graceid] = _read_event(root, graceid)
         except InvalidIdError as exc:
-            store.problems.append((printable_name(entry.name), "event.json", str(exc)))
+            store.problems.append((entry.name, "event.json", str(exc)))
         except EventInputError as exc:
             store.problems.append((exc.event_id, exc.filename, exc.reason))
     store.superevents = _read_superevents(root, store.problems)

@@ -3,8 +3,17 @@
 Both are rewritten after every run, successful or not (Snakemake's
 ``onsuccess``/``onerror``), from what is on disk, so they always describe the
 results folder as it stands.
+
+A job that dies without running its Python ``except`` clause (killed by the
+out-of-memory killer or a batch system's limit, a crash in compiled code)
+leaves no failure record. At the end of a run (``final=True``) every planned
+result that is missing without a record, and is not explained by a failure
+upstream, is listed too, so that no failure goes unlisted; and the
+temporary files that such a job leaves beside its outputs
+(:func:`gwreplay.atomic.atomic_path` names them ``.tmp-*``) are removed.
 """
 
+import contextlib
 import csv
 import glob
 import io
@@ -34,6 +43,27 @@ ALERT_COLUMNS = (
     "status",
 )
 FAILURE_COLUMNS = ("stage", "id", "file", "reason")
+#: The rule that makes each per-event result (rules/cbc_event.smk).
+PRODUCT_RULES = {
+    "bayestar.fits.gz": "bayestar",
+    "source_classification.json": "source_classification",
+    "p_astro_gstlal.json": "p_astro_gstlal",
+}
+
+
+def printable(text):
+    """``text`` as it may be shown in a terminal line or a CSV cell.
+
+    IDs of refused store folders are names we do not control: a control
+    character would corrupt a terminal, and a byte that is not UTF-8 (kept
+    by :func:`os.scandir` as a lone surrogate) would make the UTF-8
+    ``failures.csv`` unwritable. Such text is shown with backslash escapes
+    (``G1\\x07``, ``G1\\udcff``).
+    """
+    text = str(text)
+    if text.isprintable():
+        return text
+    return text.encode("unicode_escape", "backslashreplace").decode("ascii")
 
 
 def _csv(columns, rows):
@@ -101,8 +131,57 @@ def alert_row(plan, superevent_id):
     return row
 
 
-def failure_rows(plan):
-    """Every failure: plan-time problems of the store and failed jobs."""
+def _unrecorded(rule, job_id, result):
+    return {
+        "stage": rule,
+        "id": job_id,
+        "file": "-",
+        "reason": f"no {result} and no failure record: the job died (killed, "
+        f"out of memory, crashed) or never ran; see logs/{rule}/{job_id}.log",
+    }
+
+
+def unrecorded_failures(plan, recorded):
+    """Planned results missing at the end of a run that no record explains.
+
+    ``recorded`` holds the ``(rule, key)`` of the failure records. A missing
+    ``alert.json`` is listed only when its inputs (``dq.json`` and the
+    preferred event's results) exist: otherwise the failure upstream is the
+    one that explains it.
+    """
+    rows = []
+    missing_results = set()
+    for graceid, products in sorted(plan.event_products.items()):
+        for product in products:
+            if os.path.exists(plan.event_result(graceid, product)):
+                continue
+            missing_results.add(graceid)
+            rule = PRODUCT_RULES.get(product, product)
+            if (rule, graceid) not in recorded:
+                rows.append(_unrecorded(rule, graceid, product))
+    for sid, superevent in sorted(plan.superevents.items()):
+        dq = plan.superevent_result(sid, "dq.json")
+        if not os.path.exists(dq):
+            if ("check_vectors", sid) not in recorded and os.path.exists(
+                plan.superevent_result(sid, "superevent.json")
+            ):
+                rows.append(_unrecorded("check_vectors", sid, "dq.json"))
+            continue
+        if (
+            not os.path.exists(plan.superevent_result(sid, "alert.json"))
+            and ("preliminary_alert", sid) not in recorded
+            and superevent["preferred_event"] not in missing_results
+        ):
+            rows.append(_unrecorded("preliminary_alert", sid, "alert.json"))
+    return rows
+
+
+def failure_rows(plan, final=False):
+    """Every failure: plan-time problems of the store and failed jobs.
+
+    With ``final`` (the run is over), also the jobs that died without a
+    record (:func:`unrecorded_failures`).
+    """
     rows = [
         {"stage": "store", "id": event_id, "file": filename, "reason": reason}
         for event_id, filename, reason in plan.store.problems
@@ -113,9 +192,11 @@ def failure_rows(plan):
     ]
     planned = set(plan.event_products) | set(plan.superevents)
     pattern = os.path.join(plan.results, ".failures", "*", "*.json")
+    recorded = set()
     for path in sorted(glob.glob(pattern)):
         record = _read_json(path)
         if record and record["key"] in planned:
+            recorded.add((record["rule"], record["key"]))
             rows.append(
                 {
                     "stage": record["rule"],
@@ -124,14 +205,50 @@ def failure_rows(plan):
                     "reason": record["reason"],
                 }
             )
+    if final:
+        rows += unrecorded_failures(plan, recorded)
     return rows
 
 
-def write_summaries(plan):
-    """Rewrite ``alerts.csv`` and ``failures.csv`` in the results folder."""
+#: Prefix of the temporary files of :func:`gwreplay.atomic.atomic_path`.
+TEMPORARY_PREFIX = ".tmp-"
+
+
+def sweep_temporary_files(results):
+    """Remove the ``.tmp-*`` files that killed writers left in ``results``.
+
+    Only safe once no job of the run is writing: Snakemake's lock keeps
+    other runs out of the folder, and this is called when the run's jobs are
+    over. Snakemake's own ``.snakemake/`` is not touched. Returns the paths.
+    """
+    removed = []
+    for directory, subdirs, files in os.walk(results):
+        if directory == results:
+            subdirs[:] = [d for d in subdirs if d != ".snakemake"]
+        for name in files:
+            if name.startswith(TEMPORARY_PREFIX):
+                path = os.path.join(directory, name)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+                    removed.append(path)
+    return sorted(removed)
+
+
+def write_summaries(plan, final=False):
+    """Rewrite ``alerts.csv`` and ``failures.csv`` in the results folder.
+
+    ``final``: the run's jobs are over (``onsuccess``/``onerror``), so a
+    missing result without a failure record is a failure of its own, and
+    temporary files left by killed writers are swept.
+    """
+    if final:
+        sweep_temporary_files(plan.results)
     rows = [alert_row(plan, sid) for sid in sorted(plan.superevents)]
     write_text(os.path.join(plan.results, "alerts.csv"), _csv(ALERT_COLUMNS, rows))
-    failures = failure_rows(plan)
+    failures = [
+        {key: printable(value) for key, value in row.items()}
+        for row in failure_rows(plan, final=final)
+    ]
     write_text(
         os.path.join(plan.results, "failures.csv"), _csv(FAILURE_COLUMNS, failures)
     )

@@ -57,7 +57,7 @@ from .run import (
 )
 from .store import BURST_SKYMAPS, EVENT_FILES, is_cbc, load_event_json
 from .superevents import CONFIG_KEYS as SUPEREVENT_KEYS
-from .superevents import orchestrator_timeout  # noqa: F401 - gwcelery default
+from .superevents import orchestrator_timeout
 from .xmlguard import screen_upload
 
 log = logging.getLogger("gwreplay.watch")
@@ -229,7 +229,11 @@ def main(args):
     if not os.path.isdir(args.store):
         log.error("%s: no such store", args.store)
         return 2
-    conf = load_config(args.configfile, extra)
+    try:
+        conf = load_config(args.configfile, extra)
+    except (OSError, ValueError) as exc:
+        log.error("configuration: %s", exc)
+        return 2
     watcher = Watcher(
         args.store,
         args.results,
@@ -255,6 +259,9 @@ def main(args):
     }
     try:
         watcher.serve()
+    except ReplayError as exc:
+        log.error("%s", exc)
+        return 1
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -389,6 +396,7 @@ class Upload:
     signature: tuple
     complete: bool
     changed: float
+    writing: bool = False
     verdict: str = None
     checked: tuple = None
 
@@ -437,7 +445,7 @@ class Watcher:
         self.events_root = os.path.join(self.store, "events")
         self.results = os.path.abspath(results)
         self.conf = conf
-        self.timeout = float(conf["orchestrator_timeout"])
+        self.timeout = float(conf.get("orchestrator_timeout", orchestrator_timeout))
         self.clock = clock
         self.batch_seconds = batch_seconds
         self.settle_seconds = settle_seconds
@@ -461,13 +469,16 @@ class Watcher:
         self.announced = {}  # sid -> preferred event last logged
         self.waiting = {}  # sid -> reason last logged
         self.alerts = {}  # sid -> state record (see save_state)
+        self.alert_inputs_tried = {}  # sid -> input signature of its last request
         self.runs = 0
         self.observer = None
+        self.inotify = False
         self.stop_requested = threading.Event()
         self.stop_time = None
         self.signals = 0
         self.quiet = False
         self.run_seconds = []
+        self.prebuild_wakeups = []  # seconds until a state-vector check may start
 
     # ---- state ---------------------------------------------------------
 
@@ -581,6 +592,7 @@ class Watcher:
                     raise
                 polling, why = True, f"inotify unavailable: {exc}"
         self.observer = observer
+        self.inotify = not polling
         if polling:
             log.info(
                 "following %s by polling every %g s (%s)",
@@ -605,7 +617,10 @@ class Watcher:
         elif kind == "closed":
             self.touch(event.src_path, complete=True)
         elif kind in ("created", "modified"):
-            self.touch(event.src_path, complete=False)
+            # inotify reports every write and the close after the last one:
+            # a file seen written to is complete when closed, not before.
+            writing = kind == "modified" and self.inotify
+            self.touch(event.src_path, complete=False, writing=writing)
         elif kind == "deleted":
             self.forget(event.src_path)
 
@@ -616,7 +631,7 @@ class Watcher:
                 if entry.is_file(follow_symlinks=False):
                     self.touch(entry.path, complete=complete)
 
-    def touch(self, path, complete):
+    def touch(self, path, complete, writing=False):
         """A file was written, closed or renamed into place."""
         key = self._key(path)
         if key is None:
@@ -630,8 +645,9 @@ class Watcher:
         if known is not None and known.signature == signature:
             if complete and not known.complete:
                 self._complete(key, known)
+            known.writing = known.writing or writing
             return
-        upload = Upload(signature, False, time.monotonic())
+        upload = Upload(signature, False, time.monotonic(), writing=writing)
         self.uploads[key] = upload
         if complete:
             self._complete(key, upload)
@@ -655,10 +671,14 @@ class Watcher:
         log.info("removed %s/%s", *key)
 
     def settle(self):
-        """Files written in place count as complete once unchanged for a while."""
+        """Files that appeared without a close (polling; renamed in from
+        elsewhere) count as complete once unchanged for a while. A file
+        inotify saw being written waits for its close."""
         now = time.monotonic()
         for key in sorted(self.pending):
             upload = self.uploads[key]
+            if upload.writing:
+                continue
             try:
                 signature = _signature(self.upload_path(*key))
             except FileNotFoundError:
@@ -671,15 +691,12 @@ class Watcher:
 
     def next_settle(self):
         """Seconds until the next pending file may be complete, or None."""
-        if not self.pending:
+        changed = [
+            self.uploads[k].changed for k in self.pending if not self.uploads[k].writing
+        ]
+        if not changed:
             return None
-        now = time.monotonic()
-        return max(
-            0.0,
-            min(self.uploads[k].changed for k in self.pending)
-            + self.settle_seconds
-            - now,
-        )
+        return max(0.0, min(changed) + self.settle_seconds - time.monotonic())
 
     # ---- validation ------------------------------------------------------
 
@@ -915,6 +932,7 @@ class Watcher:
     def plan_superevents(self, targets):
         """Alerts due now; state-vector checks that can start before the timeout."""
         now = self.clock.now()
+        self.prebuild_wakeups = []
         alerted = {
             record["preferred_event"]: sid
             for sid, record in self.alerts.items()
@@ -928,7 +946,7 @@ class Watcher:
                 continue
             self._announce(sid, record, due, now)
             if now < due + self.grace_seconds:
-                self._plan_prebuild(sid, record, targets)
+                self._plan_prebuild(sid, record, targets, now)
                 continue
             other = alerted.get(record["preferred_event"])
             if other is not None and other != sid:
@@ -939,7 +957,7 @@ class Watcher:
                 self._wait(sid, inputs)
                 continue
             if done is not None and done["status"] == "failed":
-                if done.get("inputs") == inputs:
+                if self.alert_inputs_tried.get(sid) == inputs:
                     continue
             targets.append(("alert", sid, inputs))
 
@@ -965,29 +983,38 @@ class Watcher:
 
     def _note_late(self, sid, record, done):
         """Record (and log once) each event that joined after the alert."""
+        late = done.get("late_events", [])
         for graceid in record["gw_events"]:
-            late = done.setdefault("late_events", [])
             if graceid in done["gw_events"] or graceid in late:
                 continue
-            late.append(graceid)
+            late = done["late_events"] = [*late, graceid]
             log.info(
                 "late event %s joined %s after its alert; alert not re-issued",
                 graceid,
                 sid,
             )
 
-    def _plan_prebuild(self, sid, record, targets):
-        """Check the state vectors while the timeout runs (Snakemake redoes it
-        at the alert if the superevent changed meanwhile)."""
+    def _plan_prebuild(self, sid, record, targets, now):
+        """Check the state vectors while the timeout runs.
+
+        The check starts as late as still lets its run end before the alert
+        falls due (1.5 typical runs before), so that it sees the events of
+        the first seconds; Snakemake redoes it at the alert if the superevent
+        changed after all.
+        """
         if not self.prebuild:
             return
         preferred = record["preferred_event"]
         if preferred not in self.events:
             return
         signature = [preferred, record["gw_events"], record["t_start"], record["t_end"]]
-        if self.prebuilt.get(sid) == signature or not self.frames_ready(record):
+        if self.prebuilt.get(sid) == signature:
             return
-        targets.append(("prebuild", sid, signature))
+        start = record["created"] + self.timeout - 1.5 * self.expected_run_seconds()
+        if now < start:
+            self.prebuild_wakeups.append(start - now)
+        elif self.frames_ready(record):
+            targets.append(("prebuild", sid, signature))
 
     # ---- runs ------------------------------------------------------------
 
@@ -1003,7 +1030,6 @@ class Watcher:
         """One Snakemake run for ``targets``; then record what it produced."""
         self.runs += 1
         number = self.runs
-        now = self.clock.now()
         for kind, key, inputs in targets:
             if kind == "alert":
                 record = self.superevents[key]
@@ -1015,9 +1041,8 @@ class Watcher:
                     preferred_event=record["preferred_event"],
                     gw_events=record["gw_events"],
                     due_gps=record["created"] + self.timeout,
-                    requested_gps=round(now, 3),
-                    inputs=inputs,
                 )
+                self.alert_inputs_tried[key] = inputs
                 entry["requests"] += 1
                 entry["attempts"] += 1
                 self.waiting.pop(key, None)
@@ -1029,7 +1054,8 @@ class Watcher:
             len(paths),
             " ".join(os.path.relpath(p, self.results) for p in paths),
         )
-        status, seconds, logfile = self._snakemake(number, paths)
+        urgent = [self.target_path(k, key) for k, key, _ in targets if k == "alert"]
+        status, seconds, logfile = self._snakemake(number, paths, urgent)
         self.run_seconds.append(seconds)
         log.info(
             "run %d finished: status %d in %.2f s (log %s)%s",
@@ -1107,16 +1133,21 @@ class Watcher:
                     )
         return None
 
-    def _snakemake(self, number, paths):
-        """Run Snakemake for ``paths``; honour stop requests meanwhile."""
+    def _snakemake(self, number, paths, urgent=()):
+        """Run Snakemake for ``paths``; honour stop requests meanwhile.
+
+        ``urgent`` targets (alerts) and everything they need are scheduled
+        before the rest (Snakemake's ``--prioritize``).
+        """
         options = self.run_options
+        priority = ["--prioritize", *urgent] if urgent else []
         command = snakemake_command(
             self.store,
             self.results,
             cores=options.get("cores", "all"),
             profile=options.get("profile"),
             configfile=options.get("configfile"),
-            extra=[*paths, *SNAKEMAKE_OPTIONS, *options.get("extra", [])],
+            extra=[*paths, *SNAKEMAKE_OPTIONS, *priority, *options.get("extra", [])],
         )
         logdir = os.path.join(self.results, "logs", "watch")
         os.makedirs(logdir, exist_ok=True)
@@ -1226,7 +1257,7 @@ class Watcher:
         """Block until uploads arrive (then batch them) or an alert falls due."""
         limits = [
             x for x in (self.seconds_to_next_due(), self.next_settle()) if x is not None
-        ]
+        ] + self.prebuild_wakeups
         deadline = time.monotonic() + (min(limits) if limits else 3600.0)
         while not self.stop_requested.is_set():
             remaining = deadline - time.monotonic()

@@ -142,7 +142,16 @@ def screen_skymap(
     data_bytes = screen_upload(event_id, path, limit=limit, xml=False)
     try:
         with fits.open(path, memmap=False, lazy_load_hdus=True) as hdus:
+            if len(hdus) < 2:
+                raise EventInputError(
+                    event_id,
+                    name,
+                    "not a FITS sky map: no table after the "
+                    "primary header (truncated?)",
+                )
             header = hdus[1].header.copy()
+    except EventInputError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any failure here is a bad upload
         raise EventInputError(
             event_id, name, f"not a FITS sky map: {type(exc).__name__}: {exc}"

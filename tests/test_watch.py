@@ -176,21 +176,24 @@ def test_every_alert_exactly_once_across_late_upload_and_restart(tmp_path, confi
     wait_replay(offset, C0 + 1)
     put(store, "G2", "skyprobcc_cWB.fits", maps[1])
     put(store, "G2", "event.json", burst("G2", T0 + 0.01, C0 + 1, 1e-12))
-    # S170810b: event.json first; its sky map is written in place, in two
-    # pieces 0.5 s apart, 2 s later: the watcher must wait for the whole file.
+    # S170810b: event.json only, for now.
     wait_replay(offset, C0 + 2)
     put(store, "G3", "event.json", burst("G3", T0 + 1000, C0 + 2, 1e-10))
-    wait_replay(offset, C0 + 4)
-    with open(store / "events" / "G3" / "skyprobcc_cWB.fits", "wb") as f:
-        f.write(maps[0][: len(maps[0]) // 2])
-        f.flush()
-        time.sleep(0.5)
-        f.write(maps[0][len(maps[0]) // 2 :])
     # S170810c: a broken (empty) sky map. Its alert fails, alone.
-    put(store, "G4", "event.json", burst("G4", T0 + 2000, C0 + 4.5, 1e-10))
+    wait_replay(offset, C0 + 3)
+    put(store, "G4", "event.json", burst("G4", T0 + 2000, C0 + 3, 1e-10))
     put(store, "G4", "skyprobcc_cWB.fits", b"")
 
     watcher.wait_for(r"alert issued S170810a", 120)
+    # S170810b is due and waits for its sky map, which is now written in
+    # place, in two pieces 2.5 s apart (longer than --settle-seconds): the
+    # watcher must wait for the whole file, not use the first half.
+    watcher.wait_for(r"S170810b due, waiting: waiting for G3/skyprobcc_cWB", 120)
+    with open(store / "events" / "G3" / "skyprobcc_cWB.fits", "wb") as f:
+        f.write(maps[0][: len(maps[0]) // 2])
+        f.flush()
+        time.sleep(2.5)
+        f.write(maps[0][len(maps[0]) // 2 :])
     first_alert = results / "superevents" / "S170810a" / "alert.json"
     mtime = first_alert.stat().st_mtime_ns
     # A late upload: G5 would be preferred (lowest FAR) had it come before
@@ -248,8 +251,9 @@ def test_every_alert_exactly_once_across_late_upload_and_restart(tmp_path, confi
     failures = (results / "failures.csv").read_text()
     assert "preliminary_alert,S170810c,skyprobcc_cWB.fits" in failures
     assert "rejected G4: skyprobcc_cWB.fits: file is empty" in log
-    # The half-written sky map was never used: no failure for G3.
+    # The half-written sky map was never used: seen once, complete.
     assert "G3" not in failures
+    assert log.count("seen G3/skyprobcc_cWB.fits") == 1
 
 
 # --------------------------------------------------------------------------
@@ -447,6 +451,15 @@ def test_half_written_file_waits_until_unchanged(tmp_path):
     watcher.settle()
     time.sleep(0.35)
     watcher.settle()
+    assert watcher.verdict("G7", "skyprobcc_cWB.fits") == "ok"
+    # A file inotify saw being written to waits for its close, however long.
+    watcher.touch(str(path), complete=False, writing=True)
+    path.write_bytes(b"SIMPLE  = T" * 20)
+    watcher.touch(str(path), complete=False, writing=True)
+    time.sleep(0.35)
+    watcher.settle()
+    assert watcher.verdict("G7", "skyprobcc_cWB.fits") is None
+    watcher.touch(str(path), complete=True)  # closed
     assert watcher.verdict("G7", "skyprobcc_cWB.fits") == "ok"
     # A temporary name is never followed.
     (folder / ".x.tmp").write_bytes(b"")
