@@ -87,6 +87,9 @@ def snakemake_command(
         os.path.abspath(results),
         "--keep-going",
         "--rerun-incomplete",
+        # Run `run:` blocks in threads of this process instead of starting a
+        # second Snakemake (which would parse the whole workflow again).
+        "--force-use-threads",
         "--printshellcmds",
     ]
     if cores is not None or not profile:

@@ -155,7 +155,9 @@ def build_parser(parser):
     """Arguments of ``gwreplay watch``."""
     parser.add_argument("store", help="event store to follow (docs/store.md)")
     parser.add_argument("--results", required=True, help="results folder")
-    parser.add_argument("--cores", default="all", help="local cores (default: all)")
+    parser.add_argument(
+        "--cores", help="local cores (default: all; a profile sets its own)"
+    )
     parser.add_argument(
         "--profile",
         help="Snakemake profile: a name under profiles/ (slurm, htcondor) or a path",
@@ -1144,7 +1146,7 @@ class Watcher:
         command = snakemake_command(
             self.store,
             self.results,
-            cores=options.get("cores", "all"),
+            cores=options.get("cores"),
             profile=options.get("profile"),
             configfile=options.get("configfile"),
             extra=[*paths, *SNAKEMAKE_OPTIONS, *priority, *options.get("extra", [])],

@@ -61,6 +61,6 @@ rule p_astro_gstlal:
     conda:
         "../envs/p_astro.yaml"
     params:
-        conf={key: config[key] for key in P_ASTRO_KEYS},
+        conf={key: value for key, value in config.items() if key.startswith("p_astro_")},
     script:
         "../scripts/p_astro_gstlal.py"

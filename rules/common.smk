@@ -3,7 +3,6 @@ import os
 from snakemake.utils import validate
 
 from gwreplay.ids import GRACEID_PATTERN, SUPEREVENT_ID_PATTERN
-from gwreplay.p_astro import CONFIG_KEYS as P_ASTRO_KEYS
 from gwreplay.plan import make_plan, preferred_skymap
 from gwreplay.summary import write_summaries
 
