@@ -33,9 +33,13 @@ rule all:
         PLAN.targets(),
 
 
+onstart:
+    record_provenance()
+
+
 onsuccess:
-    write_run_summary()
+    write_run_summary(final=True)
 
 
 onerror:
-    write_run_summary()
+    write_run_summary(final=True)

@@ -23,6 +23,7 @@ from .skymap_plot import copy_skymap, plot_skymap
 from .store import is_cbc
 from .superevents import should_publish
 from .voevent import write_voevent
+from .xmlguard import screen_skymap
 
 #: Names of everything this step may write beside alert.json.
 ALERT_PRODUCTS = (
@@ -143,6 +144,7 @@ def preliminary_alert(
     when = notice_time(
         superevent, preferred_event, orchestrator_timeout, replay_bayestar_seconds
     )
+    screen_skymap(preferred_event["graceid"], skymap)
     files = {}
     skymap_name = os.path.basename(skymap)
     files[skymap_name] = os.path.join(out_dir, skymap_name)

@@ -78,6 +78,17 @@ def event_products(event, disabled_detectors=()):
     return products
 
 
+def missing_source(event):
+    """The upload an event's products need but the store lacks, or None.
+
+    CBC events need coinc.xml; bursts bring their own sky map. Without it
+    the event gets no annotation and, when preferred, its superevent no
+    alert: the replay lists it instead of aborting on a missing input.
+    """
+    needed = "coinc.xml" if is_cbc(event) else BURST_SKYMAPS[event["pipeline"]]
+    return None if needed in event["files"] else needed
+
+
 def preferred_skymap(plan, graceid):
     """Path of the sky map that the superevent's alert copies from ``graceid``."""
     event = plan.store.events[graceid]
@@ -94,6 +105,10 @@ def make_plan(store_root, results, config):
     plan = Plan(store=store, results=os.path.abspath(results))
     disabled = config.get("bayestar_disabled_detectors", [])
     for graceid, event in store.events.items():
+        if is_cbc(event) and missing_source(event):
+            plan.skipped.append(
+                (graceid, "coinc.xml", "file is missing: no annotations")
+            )
         products = event_products(event, disabled)
         if products:
             plan.event_products[graceid] = products

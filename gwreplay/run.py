@@ -123,6 +123,43 @@ def snakemake_environment(profile):
     return env
 
 
+def snakemake_running_in(results):
+    """Whether a snakemake process is working in ``results`` (from /proc)."""
+    results = os.path.abspath(results)
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = f.read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if any("snakemake" in arg for arg in args) and results in args:
+            return True
+    return False
+
+
+def remove_stale_lock(results, command, env=None):
+    """Unlock a results folder left locked by a killed run.
+
+    After a crash (kill -9, node failure) Snakemake's lock stays and every
+    later run refuses to start. When no snakemake is working in the folder
+    any more, the lock is stale: release it the way Snakemake documents,
+    with ``--unlock``.
+    """
+    locks = os.path.join(results, ".snakemake", "locks")
+    if not os.path.isdir(locks) or not os.listdir(locks):
+        return
+    if snakemake_running_in(results):
+        return
+    print(f"gwreplay: {results} was left locked by an interrupted run; unlocking")
+    subprocess.call(
+        [arg for arg in command if arg != "--dry-run"] + ["--unlock"],
+        stdout=subprocess.DEVNULL,
+        env=env,
+    )
+
+
 def read_failures(results):
     """Rows of ``RESULTS/failures.csv`` (empty when there is none)."""
     path = os.path.join(results, "failures.csv")
@@ -136,7 +173,9 @@ def replay(store, results, **kwargs):
     """Run the workflow; return (snakemake exit status, failure rows)."""
     os.makedirs(results, exist_ok=True)
     command = snakemake_command(store, results, **kwargs)
-    status = subprocess.call(command, env=snakemake_environment(kwargs.get("profile")))
+    env = snakemake_environment(kwargs.get("profile"))
+    remove_stale_lock(results, command, env)
+    status = subprocess.call(command, env=env)
     return status, read_failures(results)
 
 

@@ -62,9 +62,9 @@ def preliminary_alert_inputs(wildcards):
     return inputs
 
 
-def write_run_summary():
-    """alerts.csv and failures.csv, after every run, successful or not."""
-    write_summaries(PLAN)
+def write_run_summary(final=False):
+    """alerts.csv and failures.csv; ``final`` once the run's jobs are over."""
+    write_summaries(PLAN, final=final)
 
 
 def main_run():

@@ -660,11 +660,6 @@ def test_frames_missing_gaps_or_without_channel_are_unknown_dq(replay, supereven
     assert missing["labels"] == [] and missing["vetoed"] is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs gwreplay.orchestrator.preliminary_alert to call "
-    "gwreplay.xmlguard.screen_skymap on the sky map first (docs/reliability.md)",
-)
 def test_absurd_nside_sky_map_is_refused(replay, superevent_of):
     """A header claiming NSIDE = 2**29 is refused before any reader trusts it."""
     _, results, _, output, _ = replay
@@ -740,13 +735,6 @@ def test_sky_map_header_promising_more_than_the_file_is_refused(tmp_path):
         screen_skymap("G1", path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs gwreplay.plan.make_plan to skip (stage 'plan') the superevent "
-    "whose preferred event lacks coinc.xml or its sky map, instead of leaving a "
-    "target without a rule (MissingInputException aborts the whole run); "
-    "see docs/reliability.md",
-)
 def test_missing_upload_fails_its_event_not_the_run(tmp_path):
     """A burst without its sky map and a CBC event without coinc.xml are plan
     failures of their own; the good burst beside them still gets its alert."""
