@@ -22,6 +22,21 @@ G211117_EVENT = {
     "extra_attributes": {"CoincInspiral": {"snr": 15.61787480055296}},
 }
 
+#: A cWB burst 1000 s after G211117: no annotations, its own sky map.
+BURST_EVENT = {
+    "graceid": "G000002",
+    "pipeline": "CWB",
+    "group": "Burst",
+    "search": "AllSky",
+    "gpstime": 1186437412.5,
+    "far": 1e-10,
+    "instruments": "H1,L1",
+    "created": 1186437420.0,
+    "extra_attributes": {
+        "MultiBurst": {"duration": 0.05, "central_freq": 150.0, "snr": 12.0}
+    },
+}
+
 
 @pytest.fixture(scope="session")
 def reference_dir():

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import G211117_EVENT, write_event, write_gaussian_skymap
+from conftest import BURST_EVENT, G211117_EVENT, write_event, write_gaussian_skymap
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILES = ("slurm", "htcondor")
@@ -37,20 +37,6 @@ RESOURCE_READERS = {
 #: Slurm's default MinJobAge (slurm.conf(5)); squeue forgets finished jobs
 #: after it, so the first status check must come well before (plugin: 3x).
 SLURM_DEFAULT_MIN_JOB_AGE = 300
-
-BURST_EVENT = {
-    "graceid": "G000002",
-    "pipeline": "CWB",
-    "group": "Burst",
-    "search": "AllSky",
-    "gpstime": 1186437412.5,
-    "far": 1e-10,
-    "instruments": "H1,L1",
-    "created": 1186437420.0,
-    "extra_attributes": {
-        "MultiBurst": {"duration": 0.05, "central_freq": 150.0, "snr": 12.0}
-    },
-}
 
 
 def load_profile(name):

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import G211117_EVENT, write_event, write_gaussian_skymap
+from conftest import BURST_EVENT, G211117_EVENT, write_event, write_gaussian_skymap
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -31,19 +31,6 @@ CLUSTER_SCRIPT = REPO / "tests" / "slurm" / "cluster.sh"
 #: cluster.sh's exit status when apt-get is missing to install Slurm.
 NO_APT = 77
 
-BURST_EVENT = {
-    "graceid": "G000002",
-    "pipeline": "CWB",
-    "group": "Burst",
-    "search": "AllSky",
-    "gpstime": 1186437412.5,
-    "far": 1e-10,
-    "instruments": "H1,L1",
-    "created": 1186437420.0,
-    "extra_attributes": {
-        "MultiBurst": {"duration": 0.05, "central_freq": 150.0, "snr": 12.0}
-    },
-}
 
 #: Executor settings for a one-node test cluster: squeue (no slurmdbd here, so
 #: no sacct) and a 2 s first status check instead of the profile's 20 s.

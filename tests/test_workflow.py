@@ -13,23 +13,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import G211117_EVENT, write_event, write_gaussian_skymap
+from conftest import BURST_EVENT, G211117_EVENT, write_event, write_gaussian_skymap
 
 pytestmark = pytest.mark.slow
 
-BURST_EVENT = {
-    "graceid": "G000002",
-    "pipeline": "CWB",
-    "group": "Burst",
-    "search": "AllSky",
-    "gpstime": 1186437412.5,
-    "far": 1e-10,
-    "instruments": "H1,L1",
-    "created": 1186437420.0,
-    "extra_attributes": {
-        "MultiBurst": {"duration": 0.05, "central_freq": 150.0, "snr": 12.0}
-    },
-}
 BROKEN_EVENT = dict(
     G211117_EVENT, graceid="G000003", gpstime=1186438412.0, created=1186438420.0
 )
