@@ -125,6 +125,18 @@ def make_plan(store_root, results, config):
                 (sid, "superevent.json", f"preferred event not in the store: {missing}")
             )
             continue
+        preferred = store.events[superevent["preferred_event"]]
+        lacking = missing_source(preferred)
+        if lacking:
+            if not is_cbc(preferred):
+                plan.skipped.append(
+                    (
+                        preferred["graceid"],
+                        lacking,
+                        f"file is missing: no alert for {sid}",
+                    )
+                )
+            continue
         superevent = dict(
             superevent,
             gw_events=[g for g in superevent["gw_events"] if g not in missing],
