@@ -162,6 +162,26 @@ def measure(workdir, superevents, mode):
     }
 
 
+def profile(workdir, superevents, top):
+    """cProfile a targets-mode run in-process (with gwreplay run's options)."""
+    from planning_scale import profile_snakemake
+
+    store, results = processed_store(workdir, superevents)
+    event = add_burst_event(store, slot=superevents)
+    sid = new_superevent_id(store, results, event["graceid"])
+    alert = os.path.join(results, "superevents", sid, "alert.json")
+    try:
+        profile_snakemake(
+            store,
+            results,
+            [alert, "--keep-going", "--rerun-incomplete", "--force-use-threads"],
+            top,
+            title=f"processing one new event, {superevents} superevents (targets)",
+        )
+    finally:
+        remove_new_event(store, results, event["graceid"], sid)
+
+
 def main():
     """Measure each size and mode; print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -170,8 +190,14 @@ def main():
     parser.add_argument(
         "--workdir", default=os.path.join(tempfile.gettempdir(), "gwreplay-bench", "processed")
     )
+    parser.add_argument("--profile", action="store_true", help="cProfile targets mode")
+    parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
+    if args.profile:
+        for size in args.sizes:
+            profile(args.workdir, size, args.top)
+        return
     rows = [measure(args.workdir, size, mode) for size in args.sizes for mode in args.modes]
     print(
         f"{'superevents':>11} {'mode':>8} {'wall s':>7} {'its jobs s':>10} "

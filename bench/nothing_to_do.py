@@ -28,7 +28,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from incremental import processed_store  # noqa: E402
 from planning_scale import profile_snakemake  # noqa: E402
-from synthetic_store import parse_job_count  # noqa: E402
 
 PYTHON = sys.executable
 
@@ -58,7 +57,7 @@ def floor(repeat):
 
 
 def measure(workdir, superevents, repeat):
-    """Rows (superevents, variant, median, min, max, jobs run) for one size."""
+    """Rows (superevents, variant, median, min, max) for one size."""
     store, results = processed_store(workdir, superevents)
     rows = []
     for variant, extra in VARIANTS.items():
@@ -72,8 +71,9 @@ def measure(workdir, superevents, repeat):
             if "Nothing to be done" not in output:
                 sys.exit(f"not a nothing-to-do run ({variant}):\n{output[-2000:]}")
             times.append(wall)
-        jobs = parse_job_count(output)
-        rows.append((superevents, variant, statistics.median(times), min(times), max(times), jobs))
+        rows.append(
+            (superevents, variant, statistics.median(times), min(times), max(times))
+        )
     return rows
 
 
@@ -94,7 +94,7 @@ def main():
         rows += measure(args.workdir, size, args.repeat)
     print(f"python -m snakemake --version (floor): {floor(args.repeat):.1f} s")
     print(f"{'superevents':>11} {'variant':>24} {'median s':>9} {'min s':>6} {'max s':>6}")
-    for superevents, variant, median, low, high, _ in rows:
+    for superevents, variant, median, low, high in rows:
         print(f"{superevents:11d} {variant:>24} {median:9.1f} {low:6.1f} {high:6.1f}")
     if args.profile:
         for size in args.sizes:

@@ -33,6 +33,9 @@ class Plan:
     event_products: dict = field(default_factory=dict)
     superevents: dict = field(default_factory=dict)
     skipped: list = field(default_factory=list)
+    #: Superevents whose alert cannot be built: their preferred event lacks
+    #: its coinc.xml or sky map. They still get superevent.json and dq.json.
+    blocked_alerts: set = field(default_factory=set)
 
     def event_result(self, graceid, filename):
         """Path of one result of one event."""
@@ -50,7 +53,9 @@ class Plan:
             for product in products
         ]
         paths += [
-            self.superevent_result(sid, "alert.json")
+            self.superevent_result(
+                sid, "dq.json" if sid in self.blocked_alerts else "alert.json"
+            )
             for sid in sorted(self.superevents)
         ]
         return paths
@@ -128,6 +133,7 @@ def make_plan(store_root, results, config):
         preferred = store.events[superevent["preferred_event"]]
         lacking = missing_source(preferred)
         if lacking:
+            plan.blocked_alerts.add(sid)
             if not is_cbc(preferred):
                 plan.skipped.append(
                     (
@@ -136,7 +142,6 @@ def make_plan(store_root, results, config):
                         f"file is missing: no alert for {sid}",
                     )
                 )
-            continue
         superevent = dict(
             superevent,
             gw_events=[g for g in superevent["gw_events"] if g not in missing],

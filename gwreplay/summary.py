@@ -168,7 +168,8 @@ def unrecorded_failures(plan, recorded):
                 rows.append(_unrecorded("check_vectors", sid, "dq.json"))
             continue
         if (
-            not os.path.exists(plan.superevent_result(sid, "alert.json"))
+            sid not in plan.blocked_alerts
+            and not os.path.exists(plan.superevent_result(sid, "alert.json"))
             and ("preliminary_alert", sid) not in recorded
             and superevent["preferred_event"] not in missing_results
         ):
