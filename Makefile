@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo
-DEMO_SUPEREVENTS ?= 8
+DEMO_SUPEREVENTS ?= 6
 
 .PHONY: demo test lint format venv clean-demo
 

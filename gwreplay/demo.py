@@ -12,7 +12,7 @@ import time
 def build_parser(parser):
     """Arguments of ``gwreplay demo``."""
     parser.add_argument("directory", help="demo folder (store/ and results/ inside)")
-    parser.add_argument("--superevents", type=int, default=8, help="MDC size")
+    parser.add_argument("--superevents", type=int, default=6, help="MDC size")
     parser.add_argument("--seed", type=int, default=1, help="MDC random seed")
     parser.add_argument("--cores", default="all", help="local cores")
 
