@@ -525,3 +525,42 @@ def test_server_serves_source_times_as_gracedb_text(gracedb):
     assert SOURCE_EVENTS["G322590"]["created"] == gps_from_utc(2017, 3, 20, 13, 41, 52)
     assert event["created"] == "2017-03-20 13:41:52 UTC"
     assert "uploads" not in event
+
+
+# --- the fetched store replays -----------------------------------------------
+
+
+@pytest.mark.slow
+def test_fetched_store_replays_with_gwreplay_run(gracedb, store, tmp_path):
+    """Fetch S170810a (the real G211117) and replay it: the alert goes out."""
+    import csv
+    import subprocess
+    import sys
+
+    policy, _ = quick()
+    report = fetch(
+        store, service_url=gracedb.url, superevent_ids=["S170810a"], policy=policy
+    )
+    assert report.problems == []
+    results = tmp_path / "results"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gwreplay.cli",
+            "run",
+            str(store),
+            "--results",
+            str(results),
+            "--cores",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with open(results / "alerts.csv", newline="") as f:
+        (row,) = csv.DictReader(f)
+    assert (row["superevent_id"], row["preferred_event"]) == ("S170810a", "G211117")
+    assert row["status"] == "sent"
+    assert (results / row["notice"]).exists()
