@@ -188,7 +188,8 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--modes", nargs="+", default=["all", "targets"])
     parser.add_argument(
-        "--workdir", default=os.path.join(tempfile.gettempdir(), "gwreplay-bench", "processed")
+        "--workdir",
+        default=os.path.join(tempfile.gettempdir(), "gwreplay-bench", "processed"),
     )
     parser.add_argument("--profile", action="store_true", help="cProfile targets mode")
     parser.add_argument("--top", type=int, default=30)
@@ -198,7 +199,9 @@ def main():
         for size in args.sizes:
             profile(args.workdir, size, args.top)
         return
-    rows = [measure(args.workdir, size, mode) for size in args.sizes for mode in args.modes]
+    rows = [
+        measure(args.workdir, size, mode) for size in args.sizes for mode in args.modes
+    ]
     print(
         f"{'superevents':>11} {'mode':>8} {'wall s':>7} {'its jobs s':>10} "
         f"{'(start-up s)':>12} {'beyond s':>9}  script jobs"

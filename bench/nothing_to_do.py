@@ -45,7 +45,9 @@ def timed_run(command):
     proc = subprocess.run(command, capture_output=True, text=True, env=env)
     wall = time.monotonic() - t0
     if proc.returncode:
-        sys.exit(f"failed: {' '.join(command)}\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+        sys.exit(
+            f"failed: {' '.join(command)}\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+        )
     return wall, proc.stdout + proc.stderr
 
 
@@ -83,7 +85,8 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
-        "--workdir", default=os.path.join(tempfile.gettempdir(), "gwreplay-bench", "processed")
+        "--workdir",
+        default=os.path.join(tempfile.gettempdir(), "gwreplay-bench", "processed"),
     )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=30)
@@ -93,7 +96,9 @@ def main():
     for size in args.sizes:
         rows += measure(args.workdir, size, args.repeat)
     print(f"python -m snakemake --version (floor): {floor(args.repeat):.1f} s")
-    print(f"{'superevents':>11} {'variant':>24} {'median s':>9} {'min s':>6} {'max s':>6}")
+    print(
+        f"{'superevents':>11} {'variant':>24} {'median s':>9} {'min s':>6} {'max s':>6}"
+    )
     for superevents, variant, median, low, high in rows:
         print(f"{superevents:11d} {variant:>24} {median:9.1f} {low:6.1f} {high:6.1f}")
     if args.profile:

@@ -150,7 +150,9 @@ def prepare_baseline_input(store, graceid, folder):
         psd_name = "psd.xml.gz"
     else:
         psd_name = "coinc.xml"
-    doc = load_filename(os.path.join(source, "coinc.xml"), contenthandler=ContentHandler)
+    doc = load_filename(
+        os.path.join(source, "coinc.xml"), contenthandler=ContentHandler
+    )
     try:
         table = lsctables.ProcessParamsTable.get_table(doc)
     except ValueError:
@@ -179,7 +181,10 @@ def run_baseline(store, workdir, cores):
     outputs = os.path.join(workdir, "baseline-output")
     shutil.rmtree(outputs, ignore_errors=True)
     jobs = [
-        (graceid, prepare_baseline_input(store, graceid, os.path.join(prepared, graceid)))
+        (
+            graceid,
+            prepare_baseline_input(store, graceid, os.path.join(prepared, graceid)),
+        )
         for graceid in cbc_events(store)
     ]
     env = dict(os.environ, OMP_NUM_THREADS=str(cores))
@@ -257,16 +262,23 @@ def report(baseline, gwreplay, cores):
     per_event, base_wall, base_cpu = baseline
     wall, cpu, jobs, start = gwreplay
     print(f"CBC events (BAYESTAR sky maps): {len(per_event)}; cores: {cores}")
-    print(f"baseline bayestar-localize-coincs: wall {base_wall:7.1f} s  CPU {base_cpu:7.1f} s")
-    print(f"gwreplay run (whole orchestrator): wall {wall:7.1f} s  CPU {cpu:7.1f} s")
-    print(f"ratio gwreplay / baseline:         wall {wall / base_wall:7.3f}    CPU {cpu / base_cpu:7.3f}")
+    rows = (
+        ("baseline bayestar-localize-coincs", base_wall, base_cpu, "s"),
+        ("gwreplay run (whole orchestrator)", wall, cpu, "s"),
+        ("ratio gwreplay / baseline", wall / base_wall, cpu / base_cpu, ""),
+    )
+    for label, row_wall, row_cpu, unit in rows:
+        print(f"{label:34} wall {row_wall:7.3f} {unit:1}  CPU {row_cpu:7.3f} {unit}")
     print()
-    print(f"{'rule':24} {'jobs':>4} {'wall s':>8} {'start-up s':>10} {'work s':>8} {'CPU s':>8}")
+    header = ("rule", "jobs", "wall s", "start-up s", "work s", "CPU s")
+    print("{:24} {:>4} {:>8} {:>10} {:>8} {:>8}".format(*header))
     rules = rule_breakdown(jobs)
     for name, row in sorted(rules.items(), key=lambda item: -item[1]["wall"]):
+        figures = (row["wall"], row["startup"], row["work"], row["cpu"])
         print(
-            f"{name:24} {int(row['jobs']):4d} {row['wall']:8.1f} {row['startup']:10.1f} "
-            f"{row['work']:8.1f} {row['cpu']:8.1f}"
+            "{:24} {:4d} {:8.1f} {:10.1f} {:8.1f} {:8.1f}".format(
+                name, int(row["jobs"]), *figures
+            )
         )
     first = min(job["start"] for job in jobs)
     last = max(job["end"] for job in jobs)
@@ -275,12 +287,19 @@ def report(baseline, gwreplay, cores):
     print(f"snakemake start-up to first job: {first - start:6.1f} s")
     print(f"last job to exit (hooks, summary): {start + wall - last:6.1f} s")
     print(f"no script job running in between: {last - first - busy:6.1f} s")
-    bayestar = {job["key"]: job["end"] - job["start"] for job in jobs if job.get("rule") == "bayestar"}
+    bayestar = {
+        job["key"]: job["end"] - job["start"]
+        for job in jobs
+        if job.get("rule") == "bayestar"
+    }
     print()
     print(f"{'event':10} {'baseline s':>10} {'gwreplay bayestar job s':>24}")
     for graceid, seconds in sorted(per_event.items()):
-        print(f"{graceid:10} {seconds:10.1f} {bayestar.get(graceid, float('nan')):24.1f}")
-    print(f"{'total':10} {sum(per_event.values()):10.1f} {sum(bayestar.values()):24.1f}")
+        job_seconds = bayestar.get(graceid, float("nan"))
+        print(f"{graceid:10} {seconds:10.1f} {job_seconds:24.1f}")
+    print(
+        f"{'total':10} {sum(per_event.values()):10.1f} {sum(bayestar.values()):24.1f}"
+    )
 
 
 def main():
@@ -290,7 +309,8 @@ def main():
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument(
-        "--workdir", default=os.path.join(tempfile.gettempdir(), "gwreplay-bench", "overhead")
+        "--workdir",
+        default=os.path.join(tempfile.gettempdir(), "gwreplay-bench", "overhead"),
     )
     parser.add_argument(
         "--order",

@@ -73,7 +73,9 @@ def time_v(command, output_path):
         )
     wall = time.monotonic() - t0
     if proc.returncode:
-        sys.exit(f"failed ({proc.returncode}): {' '.join(command)}\n{proc.stderr[-2000:]}")
+        sys.exit(
+            f"failed ({proc.returncode}): {' '.join(command)}\n{proc.stderr[-2000:]}"
+        )
     match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
     with open(output_path) as f:
         text = f.read()
@@ -97,7 +99,9 @@ def measure(workdir, superevents):
         results = tempfile.mkdtemp(prefix="results-", dir=workdir)
         wall, rss, text = time_v(
             dry_run_command(store, results, quiet),
-            os.path.join(workdir, f"dryrun-{superevents}-{'quiet' if quiet else 'listing'}.log"),
+            os.path.join(
+                workdir, f"dryrun-{superevents}-{'quiet' if quiet else 'listing'}.log"
+            ),
         )
         # --quiet prints no job table: count the jobs of the listing run.
         jobs = parse_job_count(text) or (rows[-1][2] if rows else 0)
@@ -107,12 +111,20 @@ def measure(workdir, superevents):
     return rows
 
 
+#: Phases reported from the profile: (label, file, function). Nested: the
+#: Snakefile parse includes the plan, the DAG building includes the checks.
 PHASES = (
-    ("store loading + superevents (gwreplay.plan.make_plan)", "plan.py", "make_plan"),
     ("Snakefile parsing (workflow.include)", "workflow.py", "include"),
+    ("  of which the plan (gwreplay.plan.make_plan)", "plan.py", "make_plan"),
     ("DAG building (dag.init)", "dag.py", "init"),
-    ("up-to-date checks (dag.update_needrun)", "dag.py", "update_needrun"),
-    ("job table printing / summary", "dag.py", "stats"),
+    ("  of which up-to-date checks (dag.update_needrun)", "dag.py", "update_needrun"),
+    (
+        "scheduling and running jobs (JobScheduler.schedule)",
+        "job_scheduler.py",
+        "schedule",
+    ),
+    ("onstart hook (provenance)", "Snakefile", "__onstart"),
+    ("onsuccess hook (summaries)", "Snakefile", "__onsuccess"),
 )
 
 
@@ -184,18 +196,24 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument(
-        "--workdir", default=os.path.join(tempfile.gettempdir(), "gwreplay-bench", "stores")
+        "--workdir",
+        default=os.path.join(tempfile.gettempdir(), "gwreplay-bench", "stores"),
     )
-    parser.add_argument("--profile", action="store_true", help="cProfile the largest size")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the largest size"
+    )
     parser.add_argument("--top", type=int, default=30, help="hot spots printed")
     args = parser.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     rows = []
     for size in args.sizes:
         rows += measure(args.workdir, size)
-    print(f"{'superevents':>11} {'events':>7} {'jobs':>7} {'output':>8} {'wall s':>8} {'peak MiB':>9}")
+    header = ("superevents", "events", "jobs", "output", "wall s", "peak MiB")
+    print("{:>11} {:>7} {:>7} {:>8} {:>8} {:>9}".format(*header))
     for superevents, events, jobs, mode, wall, rss in rows:
-        print(f"{superevents:11d} {events:7d} {jobs:7d} {mode:>8} {wall:8.1f} {rss:9.0f}")
+        print(
+            f"{superevents:11d} {events:7d} {jobs:7d} {mode:>8} {wall:8.1f} {rss:9.0f}"
+        )
     if args.profile:
         profile(args.workdir, max(args.sizes), args.top)
 
