@@ -27,6 +27,11 @@ Snakemake ``script:`` job it records the process start, the moment
 (interpreter, Snakemake's script preamble, top-level imports) and work are
 told apart. Nothing in the workflow is changed for the measurement.
 
+A changed workflow (a scratch copy, see bench/README.md) is measured with
+``PYTHONPATH=COPY COPY/bench/overhead.py ... --baseline-seconds S``, which skips
+the baseline and reuses the wall time ``S`` of an earlier run; ``--config
+KEY=VALUE ...`` passes workflow configuration to ``gwreplay run``.
+
 Figures and interpretation: docs/benchmarks.md.
 """
 
@@ -204,7 +209,7 @@ def run_baseline(store, workdir, cores):
     return per_event, time.monotonic() - t0, children_cpu() - cpu0
 
 
-def run_gwreplay(store, workdir, cores):
+def run_gwreplay(store, workdir, cores, config=()):
     """``gwreplay run`` with the job probe; return wall, CPU and job records."""
     results = os.path.join(workdir, "results")
     shutil.rmtree(results, ignore_errors=True)
@@ -219,6 +224,8 @@ def run_gwreplay(store, workdir, cores):
     env.pop("OMP_NUM_THREADS", None)
     command = [PYTHON, "-m", "gwreplay.cli", "run", store, "--results", results]
     command += ["--cores", str(cores)]
+    if config:
+        command += ["--", "--config", *config]
     start = time.time()
     with open(os.path.join(workdir, "gwreplay-run.log"), "w") as log:
         wall, cpu = timed(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -261,7 +268,8 @@ def report(baseline, gwreplay, cores):
     """Print the figures."""
     per_event, base_wall, base_cpu = baseline
     wall, cpu, jobs, start = gwreplay
-    print(f"CBC events (BAYESTAR sky maps): {len(per_event)}; cores: {cores}")
+    maps = sum(1 for job in jobs if job.get("rule") == "bayestar")
+    print(f"CBC events (BAYESTAR sky maps): {maps}; cores: {cores}")
     rows = (
         ("baseline bayestar-localize-coincs", base_wall, base_cpu, "s"),
         ("gwreplay run (whole orchestrator)", wall, cpu, "s"),
@@ -318,16 +326,34 @@ def main():
         default="baseline-first",
         help="which of the two runs goes first",
     )
+    parser.add_argument(
+        "--config",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="workflow config for the gwreplay run (e.g. bayestar_threads=1)",
+    )
+    parser.add_argument(
+        "--baseline-seconds",
+        type=float,
+        help="skip the baseline and use this wall time from an earlier run",
+    )
     args = parser.parse_args()
     store = os.path.join(args.workdir, f"mdc-{args.superevents}-{args.seed}")
     os.makedirs(args.workdir, exist_ok=True)
     make_mdc(store, args.superevents, args.seed)
-    if args.order == "baseline-first":
-        baseline = run_baseline(store, args.workdir, args.cores)
-        gwreplay = run_gwreplay(store, args.workdir, args.cores)
-    else:
-        gwreplay = run_gwreplay(store, args.workdir, args.cores)
-        baseline = run_baseline(store, args.workdir, args.cores)
+    runs = {
+        "baseline": lambda: run_baseline(store, args.workdir, args.cores),
+        "gwreplay": lambda: run_gwreplay(store, args.workdir, args.cores, args.config),
+    }
+    order = ["baseline", "gwreplay"]
+    if args.order == "gwreplay-first":
+        order.reverse()
+    if args.baseline_seconds:
+        order.remove("baseline")
+    figures = {name: runs[name]() for name in order}
+    baseline = figures.get("baseline") or ({}, args.baseline_seconds, float("nan"))
+    gwreplay = figures["gwreplay"]
     report(baseline, gwreplay, args.cores)
 
 
