@@ -44,6 +44,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+from conftest import G211117_EVENT, write_event  # noqa: E402 - the tests' fixtures
+
 REFERENCE = REPO.parent / "shared" / "data" / "reference"
 #: The reference H1 frame file and the GPS second it starts at.
 FRAME = "llhoft/H1/H-H1_O2_llhoft-1216577976-4.gwf"
@@ -104,17 +107,6 @@ def burst_event(graceid, gpstime):
     }
 
 
-def write_event(store, event, files=None):
-    """One event folder: event.json and uploads {name: bytes or path}."""
-    folder = store / "events" / event["graceid"]
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "event.json").write_text(json.dumps(event, indent=2))
-    for name, source in (files or {}).items():
-        data = source if isinstance(source, bytes) else Path(source).read_bytes()
-        (folder / name).write_bytes(data)
-    return folder
-
-
 def build_store(store, bursts=4, cbc=False):
     """The trial store: ``bursts`` cWB events (one over the H1 frame file)
     and, with ``cbc``, the real G211117."""
@@ -128,20 +120,9 @@ def build_store(store, bursts=4, cbc=False):
         write_gaussian_skymap(folder / "skyprobcc_cWB.fits", 40.0 * number, -20.0)
     if cbc:
         ref = REFERENCE / "G211117"
-        event = {
-            "graceid": "G211117",
-            "pipeline": "gstlal",
-            "group": "CBC",
-            "search": "AllSky",
-            "gpstime": 1186436412.173834723,
-            "far": 5.176954877338635e-16,
-            "instruments": "H1,L1,V1",
-            "created": 1186436420.0,
-            "extra_attributes": {"CoincInspiral": {"snr": 15.61787480055296}},
-        }
         write_event(
             store,
-            event,
+            G211117_EVENT,
             {"coinc.xml": ref / "coinc.xml", "psd.xml.gz": ref / "psd.xml.gz"},
         )
 
