@@ -16,30 +16,32 @@ configfile: "config/config.yaml"
 include: "rules/common.smk"
 include: "rules/cbc_event.smk"
 include: "rules/superevent.smk"
-include: "rules/preliminary_alert.smk"
 include: "rules/report.smk"
-
-
-# Snakemake runs no hook when there is nothing to do, so the tables are also
-# written here, from the results as they stand; the hooks below rewrite them
-# once the jobs of this run have finished.
-if main_run():
-    write_run_summary()
 
 
 rule all:
     default_target: True
     input:
-        PLAN.targets(),
+        # A function, so that runs of explicit targets (the watcher) do not
+        # build the list of every target of the store.
+        lambda wildcards: PLAN.targets(),
 
 
+# `gwreplay run` records the provenance and writes the tables itself, around
+# Snakemake; these hooks serve plain `snakemake` runs (and the watcher's),
+# after which `gwreplay run` no longer trusts its stamp of the last complete
+# run (gwreplay.stamp).
 onstart:
-    record_provenance()
+    if not driven_by_gwreplay_run():
+        forget_last_complete_run()
+        record_provenance()
 
 
 onsuccess:
-    write_run_summary(final=True)
+    if not driven_by_gwreplay_run():
+        write_run_summary(final=True)
 
 
 onerror:
-    write_run_summary(final=True)
+    if not driven_by_gwreplay_run():
+        write_run_summary(final=True)

@@ -57,7 +57,7 @@ SUMMARIES = {"alerts.csv", "failures.csv"}
 #: Not outputs: Snakemake's state and the jobs' declared logs: per-job logs
 #: (with wall-clock times) and failure records, which Snakemake creates
 #: empty when a job starts and the job removes when it succeeds.
-NOT_OUTPUTS = (".snakemake", "logs", ".failures")
+NOT_OUTPUTS = (".snakemake", ".gwreplay", "logs", ".failures")
 #: gwreplay's hash cache for provenance.json (file mtimes inside).
 CACHE_FILES = {".provenance-cache.json"}
 

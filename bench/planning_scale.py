@@ -4,7 +4,7 @@
     .venv/bin/python bench/planning_scale.py --sizes 10000 --profile
 
 For each size, builds a light synthetic store (bench/synthetic_store.py:
-event.json files and placeholder uploads, CBC and burst events, 6.5 jobs per
+event.json files and placeholder uploads, CBC and burst events, 4.5 jobs per
 superevent; a dry run opens none of the uploads) and times, under
 ``/usr/bin/time -v`` for the peak resident memory of the process tree:
 

@@ -14,15 +14,15 @@ MDC store (``gwreplay mdc``: about 2 G-events, 1.5 of them CBC):
 ====  ===========================================  =======================
 slot  events (pipeline: uploads)                    jobs of the workflow
 ====  ===========================================  =======================
-0     gstlal (coinc, psd, ranking data), pycbc      3 + 2 + 3 = 8
-1     gstlal, MBTAOnline (coinc), spiir (coinc+psd)  3 + 3 + 2 + 2 = 10
-2     CWB (skyprobcc_cWB.fits)                       3
-3     pycbc, CWB                                     3 + 2 = 5
+0     gstlal (coinc, psd, ranking data), pycbc      1 + 3 + 2 = 6
+1     gstlal, MBTAOnline (coinc), spiir (coinc+psd)  1 + 3 + 2 + 2 = 8
+2     CWB (skyprobcc_cWB.fits)                       1
+3     pycbc, CWB                                     1 + 2 = 3
 ====  ===========================================  =======================
 
-i.e. 6.5 jobs per superevent (superevent, check_vectors, preliminary_alert;
-bayestar and source_classification per CBC event; p_astro_gstlal per gstlal
-event). :func:`mark_processed` then makes a results folder that Snakemake
+i.e. 4.5 jobs per superevent (one ``superevent`` job; bayestar and
+source_classification per CBC event; p_astro_gstlal per gstlal event).
+:func:`mark_processed` then makes a results folder that Snakemake
 considers complete, without computing anything: it writes placeholder
 outputs and runs ``snakemake --touch``, which records the same metadata
 (code, params, input, software environment) as real jobs do.
@@ -174,9 +174,9 @@ def write_real_burst_skymap(path, graceid, gpstime, created):
 def add_burst_event(store, slot):
     """Add one publishable cWB event in a new slot, with a real sky map.
 
-    Its superevent needs superevent, check_vectors (no frames: ``unknown``)
-    and preliminary_alert (sky-map copy and plot, VOEvent, IGWN alert,
-    circular): the cheapest complete alert the workflow makes.
+    Its superevent needs one ``superevent`` job (DQ with no frames:
+    ``unknown``; sky-map copy and plot, VOEvent, IGWN alert, circular): the
+    cheapest complete alert the workflow makes.
     """
     graceid = next_graceid(store)
     t_0 = START_GPS + slot * SLOT_SECONDS + 500.0

@@ -4,7 +4,8 @@ A regression check of a pipeline change: replay the same store before and
 after, then list every superevent whose alert changed beyond a tolerance:
 
 * ``superevent``: present in one replay only;
-* ``status``: sent / vetoed / not publishable / not done (alerts.csv);
+* ``status``: sent / vetoed / not publishable / no sky map / not done
+  (alerts.csv);
 * ``preferred_event``: the preferred event at the orchestrator timeout;
 * ``p_astro.<class>``, ``HasNS``, ``HasRemnant``, ``HasMassGap``: a
   probability that moved by more than ``--tolerance`` (default 0.1), or is

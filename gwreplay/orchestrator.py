@@ -100,6 +100,7 @@ def preliminary_alert(
     *,
     skymap,
     out_dir,
+    blocked="",
     source_classification=None,
     p_astro=None,
     events=(),
@@ -114,8 +115,10 @@ def preliminary_alert(
 
     As gwcelery, no notice goes out when the state vectors veto the superevent
     (DQV) or when its preferred event is not publishable (FAR above the alert
-    threshold after the trials factor, or a single detector). Returns the
-    alert record, also written to ``out_dir/alert.json``.
+    threshold after the trials factor, or a single detector). Nor when the
+    preferred event lacks the file its sky map comes from (``blocked``, the
+    reason; gwcelery's alert would fail on the download): the record says
+    so. Returns the alert record, also written to ``out_dir/alert.json``.
     """
     sid = superevent["superevent_id"]
     thresholds = {
@@ -136,7 +139,9 @@ def preliminary_alert(
         "notice_time": None,
         "files": [],
     }
-    if record["vetoed"] or not record["publishable"]:
+    if blocked:
+        record["blocked"] = blocked
+    if record["vetoed"] or not record["publishable"] or blocked:
         _remove_stale_products(out_dir, sid)
         write_json(os.path.join(out_dir, "alert.json"), record)
         return record

@@ -167,7 +167,7 @@ class Superevent:
 
     @property
     def status(self):
-        """sent, vetoed, not publishable or not done (as alerts.csv)."""
+        """sent, vetoed, not publishable, no sky map or not done (as alerts.csv)."""
         if self.alert is not None:
             return alert_status(self.alert)
         return (self.csv_row or {}).get("status") or NOT_DONE

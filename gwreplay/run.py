@@ -1,15 +1,21 @@
 """``gwreplay run``: drive the Snakemake workflow over a store.
 
-This is a convenience over ``snakemake --config store=STORE results=DIR``:
-it finds the workflow, keeps going past failed events, and ends with a
-summary of what failed (from ``RESULTS/failures.csv``) and a non-zero exit
-status when anything did.
+This is more than ``snakemake --config store=STORE results=DIR``: it finds
+the workflow, keeps going past failed events, and ends with a summary of
+what failed (from ``RESULTS/failures.csv``) and a non-zero exit status when
+anything did. Around Snakemake it records the provenance and writes the
+tables, and it hands Snakemake only the targets of what changed since the
+last complete run, or nothing at all when nothing did
+(:mod:`gwreplay.stamp`): on a store of 10^4 superevents, Snakemake's own
+checks of an unchanged replay take minutes.
 """
 
 import csv
 import os
 import subprocess
 import sys
+
+from .stamp import DRIVER_VARIABLE
 
 WORKFLOW_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SNAKEFILE = os.path.join(WORKFLOW_DIR, "Snakefile")
@@ -71,6 +77,7 @@ def snakemake_command(
     dry_run=False,
     configfile=None,
     extra=(),
+    targets=(),
 ):
     """The snakemake command line that replays ``store`` into ``results``."""
     rest, config_items = split_config_args(list(extra))
@@ -108,6 +115,8 @@ def snakemake_command(
         f"results={os.path.abspath(results)}",
         *config_items,
     ]
+    if targets:
+        command += ["--", *targets]
     return command
 
 
@@ -169,13 +178,97 @@ def read_failures(results):
         return list(csv.DictReader(f))
 
 
-def replay(store, results, **kwargs):
-    """Run the workflow; return (snakemake exit status, failure rows)."""
-    os.makedirs(results, exist_ok=True)
-    command = snakemake_command(store, results, **kwargs)
+#: Above this many outdated targets, Snakemake gets the whole workflow: the
+#: DAG is then mostly to be built anyway, and a command line has a limit.
+MAX_TARGETS = 500
+
+
+def load_config(configfiles):
+    """The configuration as Snakemake builds it from ``--configfile`` files."""
+    import yaml
+
+    def merge(base, update):
+        for key, value in update.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                merge(base[key], value)
+            else:
+                base[key] = value
+        return base
+
+    config = {}
+    for path in configfiles:
+        with open(path, encoding="utf-8") as f:
+            merge(config, yaml.safe_load(f) or {})
+    return config
+
+
+def _run_snakemake(store, results, kwargs, *, targets=(), driven=True):
+    command = snakemake_command(store, results, targets=targets, **kwargs)
     env = snakemake_environment(kwargs.get("profile"))
+    if driven:
+        env[DRIVER_VARIABLE] = "1"
     remove_stale_lock(results, command, env)
-    status = subprocess.call(command, env=env)
+    return subprocess.call(command, env=env)
+
+
+def replay(store, results, **kwargs):
+    """Run the workflow; return (snakemake exit status, failure rows).
+
+    With extra Snakemake options or ``--config`` entries, or for a dry run,
+    Snakemake gets the command as given and its hooks do the bookkeeping.
+    Otherwise (the usual case) see the module docstring.
+    """
+    from .stamp import remove_stamp
+
+    results = os.path.abspath(results)
+    os.makedirs(results, exist_ok=True)
+    if kwargs.get("extra") or kwargs.get("dry_run"):
+        if not kwargs.get("dry_run"):
+            remove_stamp(results)
+        status = _run_snakemake(store, results, kwargs, driven=False)
+        return status, read_failures(results)
+    return incremental_replay(store, results, **kwargs)
+
+
+def incremental_replay(store, results, **kwargs):
+    """Provenance, Snakemake on what changed, tables, stamp (module docstring)."""
+    from .plan import cached_plan
+    from .provenance import write_provenance
+    from .stamp import (
+        code_digest,
+        config_digest,
+        outdated_targets,
+        read_stamp,
+        store_listing,
+        write_stamp,
+    )
+    from .summary import write_summaries
+
+    configfiles = [DEFAULT_CONFIG]
+    if kwargs.get("configfile"):
+        configfiles.append(os.path.abspath(kwargs["configfile"]))
+    config = load_config(configfiles)
+    config.update(store=os.path.abspath(store), results=results)
+    code, conf = code_digest(), config_digest(configfiles, [])
+    plan = cached_plan(store, results, config)
+    listing = store_listing(store)
+    targets = outdated_targets(
+        plan, read_stamp(results), code=code, config=conf, listing=listing
+    )
+    if targets == []:
+        print(
+            "gwreplay: Nothing to be done: the store, the configuration and "
+            "the workflow are as at the last complete run"
+        )
+        return 0, read_failures(results)
+    if targets is not None and len(targets) > MAX_TARGETS:
+        targets = None
+    write_provenance(plan, config, os.path.join(results, "provenance.json"))
+    status = _run_snakemake(store, results, kwargs, targets=targets or ())
+    folders = None if targets is None else {os.path.dirname(t) for t in targets}
+    write_summaries(plan, final=True, folders=folders)
+    if status == 0:
+        write_stamp(results, code=code, config=conf, listing=listing, plan=plan)
     return status, read_failures(results)
 
 

@@ -32,20 +32,38 @@ def _setup_logging(logfile):
     )
 
 
+@contextlib.contextmanager
+def stage(name, *, event_id, file="-"):
+    """Blame a failure inside the block on step ``name`` of a multi-step job.
+
+    A job that runs several flow-chart steps (the ``superevent`` rule) records
+    its failure under the step that failed, as a job per step would.
+    """
+    try:
+        yield
+    except BaseException as exc:
+        if not hasattr(exc, "gwreplay_stage"):
+            exc.gwreplay_stage = (name, event_id, file)
+        raise
+
+
 def run_job(snakemake, func, *, key, event_id, file="-"):
     """Run ``func()`` for one job of ``snakemake.rule``; record any failure.
 
     The rule declares two logs: ``main`` (the job's log) and ``failure``
     (``RESULTS/.failures/<rule>/<key>.json``, written only when the job
-    fails). ``key`` identifies the job (GraceID or superevent ID);
-    ``event_id`` and ``file`` name what is blamed when the error does not
-    say it itself.
+    fails; its ``rule`` field names the step, see :func:`stage`). ``key``
+    identifies the job (GraceID or superevent ID); ``event_id`` and ``file``
+    name what is blamed when the error does not say it itself.
     """
     _setup_logging(snakemake.log.main)
     record = snakemake.log.failure
     try:
         func()
     except BaseException as exc:  # noqa: BLE001 - every failure must be recorded
+        rule, event_id, file = getattr(
+            exc, "gwreplay_stage", (snakemake.rule, event_id, file)
+        )
         if isinstance(exc, EventInputError):
             blamed_id, blamed_file, reason = exc.event_id, exc.filename, exc.reason
         else:
@@ -56,16 +74,14 @@ def run_job(snakemake, func, *, key, event_id, file="-"):
         write_json(
             record,
             {
-                "rule": snakemake.rule,
+                "rule": rule,
                 "key": key,
                 "event_id": blamed_id,
                 "file": blamed_file,
                 "reason": reason,
             },
         )
-        log.error(
-            "%s failed: %s: %s: %s", snakemake.rule, blamed_id, blamed_file, reason
-        )
-        sys.exit(f"gwreplay: {snakemake.rule}: {blamed_id}: {blamed_file}: {reason}")
+        log.error("%s failed: %s: %s: %s", rule, blamed_id, blamed_file, reason)
+        sys.exit(f"gwreplay: {rule}: {blamed_id}: {blamed_file}: {reason}")
     with contextlib.suppress(FileNotFoundError):
         os.unlink(record)

@@ -43,6 +43,9 @@ ALERT_COLUMNS = (
     "status",
 )
 FAILURE_COLUMNS = ("stage", "id", "file", "reason")
+#: The steps of the ``superevent`` job (rules/superevent.smk), as its failure
+#: records name them (gwreplay.smk.stage).
+SUPEREVENT_STAGES = ("superevent", "check_vectors", "preliminary_alert")
 #: The rule that makes each per-event result (rules/cbc_event.smk).
 PRODUCT_RULES = {
     "bayestar.fits.gz": "bayestar",
@@ -83,10 +86,15 @@ def _read_json(path):
 
 
 def alert_status(alert):
-    """``sent``, ``vetoed`` (DQV) or ``not publishable`` (FAR, detectors)."""
+    """``sent``, ``vetoed`` (DQV), ``not publishable`` (FAR, detectors) or
+    ``no sky map`` (the preferred event lacks the file its sky map needs)."""
     if alert.get("notice"):
         return "sent"
-    return "vetoed" if alert["vetoed"] else "not publishable"
+    if alert["vetoed"]:
+        return "vetoed"
+    if not alert["publishable"]:
+        return "not publishable"
+    return "no sky map" if alert.get("blocked") else "not publishable"
 
 
 def alert_row(plan, superevent_id):
@@ -144,10 +152,9 @@ def _unrecorded(rule, job_id, result):
 def unrecorded_failures(plan, recorded):
     """Planned results missing at the end of a run that no record explains.
 
-    ``recorded`` holds the ``(rule, key)`` of the failure records. A missing
-    ``alert.json`` is listed only when its inputs (``dq.json`` and the
-    preferred event's results) exist: otherwise the failure upstream is the
-    one that explains it.
+    ``recorded`` holds the ``(stage, key)`` of the failure records. A missing
+    ``alert.json`` is listed only when the preferred event's results exist:
+    otherwise the failure upstream is the one that explains it.
     """
     rows = []
     missing_results = set()
@@ -160,20 +167,12 @@ def unrecorded_failures(plan, recorded):
             if (rule, graceid) not in recorded:
                 rows.append(_unrecorded(rule, graceid, product))
     for sid, superevent in sorted(plan.superevents.items()):
-        dq = plan.superevent_result(sid, "dq.json")
-        if not os.path.exists(dq):
-            if ("check_vectors", sid) not in recorded and os.path.exists(
-                plan.superevent_result(sid, "superevent.json")
-            ):
-                rows.append(_unrecorded("check_vectors", sid, "dq.json"))
-            continue
         if (
-            sid not in plan.blocked_alerts
-            and not os.path.exists(plan.superevent_result(sid, "alert.json"))
-            and ("preliminary_alert", sid) not in recorded
+            not os.path.exists(plan.superevent_result(sid, "alert.json"))
+            and not recorded.intersection((stage, sid) for stage in SUPEREVENT_STAGES)
             and superevent["preferred_event"] not in missing_results
         ):
-            rows.append(_unrecorded("preliminary_alert", sid, "alert.json"))
+            rows.append(_unrecorded("superevent", sid, "alert.json"))
     return rows
 
 
@@ -215,15 +214,19 @@ def failure_rows(plan, final=False):
 TEMPORARY_PREFIX = ".tmp-"
 
 
-def sweep_temporary_files(results):
+def sweep_temporary_files(results, folders=None):
     """Remove the ``.tmp-*`` files that killed writers left in ``results``.
 
     Only safe once no job of the run is writing: Snakemake's lock keeps
     other runs out of the folder, and this is called when the run's jobs are
-    over. Snakemake's own ``.snakemake/`` is not touched. Returns the paths.
+    over. Snakemake's own ``.snakemake/`` is not touched. ``folders``, when
+    given, limits the sweep to the folders of the run's targets (a walk of
+    the whole tree costs 2 s at 10^4 superevents). Returns the paths.
     """
     removed = []
-    for directory, subdirs, files in os.walk(results):
+    tops = [results] if folders is None else sorted(folders)
+    walks = (entry for top in tops for entry in os.walk(top))
+    for directory, subdirs, files in walks:
         if directory == results:
             subdirs[:] = [d for d in subdirs if d != ".snakemake"]
         for name in files:
@@ -235,15 +238,15 @@ def sweep_temporary_files(results):
     return sorted(removed)
 
 
-def write_summaries(plan, final=False):
+def write_summaries(plan, final=False, folders=None):
     """Rewrite ``alerts.csv`` and ``failures.csv`` in the results folder.
 
-    ``final``: the run's jobs are over (``onsuccess``/``onerror``), so a
-    missing result without a failure record is a failure of its own, and
-    temporary files left by killed writers are swept.
+    ``final``: the run's jobs are over, so a missing result without a
+    failure record is a failure of its own, and temporary files left by
+    killed writers are swept (in ``folders`` only, when given).
     """
     if final:
-        sweep_temporary_files(plan.results)
+        sweep_temporary_files(plan.results, folders)
     rows = [alert_row(plan, sid) for sid in sorted(plan.superevents)]
     write_text(os.path.join(plan.results, "alerts.csv"), _csv(ALERT_COLUMNS, rows))
     failures = [

@@ -1085,9 +1085,9 @@ class Watcher:
         if os.path.exists(path):
             self._issued(sid, entry, path)
             return
-        reason = self._failure(
-            ["check_vectors", "preliminary_alert"], [sid]
-        ) or self._failure(PRODUCT_RULES.values(), [entry["preferred_event"]])
+        reason = self._failure(["superevent"], [sid]) or self._failure(
+            PRODUCT_RULES.values(), [entry["preferred_event"]]
+        )
         if reason is None and entry["attempts"] < ALERT_ATTEMPTS:
             entry["status"] = "retry"
             log.info(
@@ -1130,8 +1130,8 @@ class Watcher:
                     with open(path, encoding="utf-8") as f:
                         record = json.load(f)
                     return (
-                        f"{rule}: {record['event_id']}: {record['file']}: "
-                        f"{record['reason']}"
+                        f"{record['rule']}: {record['event_id']}: "
+                        f"{record['file']}: {record['reason']}"
                     )
         return None
 

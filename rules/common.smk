@@ -3,14 +3,15 @@ import os
 from snakemake.utils import validate
 
 from gwreplay.ids import GRACEID_PATTERN, SUPEREVENT_ID_PATTERN
-from gwreplay.plan import make_plan, preferred_skymap
+from gwreplay.plan import cached_plan, preferred_skymap
+from gwreplay.stamp import DRIVER_VARIABLE, remove_stamp
 from gwreplay.summary import write_summaries
 
 validate(config, schema="../schemas/config.schema.yaml")
 
 STORE = os.path.abspath(config["store"])
 RESULTS = os.path.abspath(config["results"])
-PLAN = make_plan(STORE, RESULTS, config)
+PLAN = cached_plan(STORE, RESULTS, config)
 
 
 wildcard_constraints:
@@ -42,16 +43,21 @@ def preferred_event_id(wildcards):
     return PLAN.superevents[wildcards.superevent_id]["preferred_event"]
 
 
-def preliminary_alert_inputs(wildcards):
-    """The superevent, its DQ verdict and the preferred event's annotations."""
+def superevent_inputs(wildcards):
+    """The G-events' event.json and the preferred event's annotations.
+
+    A superevent whose preferred event lacks its coinc.xml or sky map
+    (``PLAN.blocked_alerts``) gets no sky-map input: its job records why no
+    alert was made instead of failing on a file that will never come.
+    """
     graceid = preferred_event_id(wildcards)
     inputs = {
-        "superevent": f"{RESULTS}/superevents/{wildcards.superevent_id}/superevent.json",
-        "dq": f"{RESULTS}/superevents/{wildcards.superevent_id}/dq.json",
         "event_json": store_file(graceid, "event.json"),
         "events": superevent_event_jsons(wildcards),
-        "skymap": preferred_skymap(PLAN, graceid),
     }
+    if wildcards.superevent_id in PLAN.blocked_alerts:
+        return inputs
+    inputs["skymap"] = preferred_skymap(PLAN, graceid)
     products = PLAN.event_products.get(graceid, [])
     if "source_classification.json" in products:
         inputs["source_classification"] = PLAN.event_result(
@@ -67,9 +73,9 @@ def write_run_summary(final=False):
     write_summaries(PLAN, final=final)
 
 
-def main_run():
-    """True in the process that plans a real run (not a job, not a dry run)."""
-    return workflow.is_main_process and not workflow.dryrun
+def driven_by_gwreplay_run():
+    """True when `gwreplay run` started this Snakemake (it sets the variable)."""
+    return os.environ.get(DRIVER_VARIABLE) == "1"
 
 
 def annotation_ready_gps(graceid, files):
@@ -82,6 +88,11 @@ def annotation_ready_gps(graceid, files):
     upload_times = PLAN.store.events[graceid]["upload_times"]
     started = max(upload_times[name] for name in files if name in upload_times)
     return started + config["replay_bayestar_seconds"]
+
+
+def forget_last_complete_run():
+    """Drop `gwreplay run`'s stamp: this run is one it cannot vouch for."""
+    remove_stamp(RESULTS)
 
 
 def record_provenance():

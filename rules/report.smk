@@ -7,7 +7,7 @@ localrules:
 
 rule report:
     input:
-        PLAN.targets(),
+        lambda wildcards: PLAN.targets(),
     output:
         f"{RESULTS}/report/index.html",
     log:

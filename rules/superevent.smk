@@ -1,45 +1,29 @@
-# handle_superevent, first half: the superevent as the manager formed it, and
-# the state-vector check of its detectors.
-
-
-localrules:
-    superevent,
+# handle_superevent: the superevent as the manager formed it, the state-vector
+# check of its detectors and, when not vetoed, the preliminary alert of the
+# preferred event at orchestrator_timeout. One job per superevent: the three
+# steps take a second or two together, and a job each would triple the DAG
+# that Snakemake builds and checks on every run (docs/benchmarks.md).
 
 
 rule superevent:
     input:
-        superevent_event_jsons,
+        unpack(superevent_inputs),
     output:
-        f"{RESULTS}/superevents/{{superevent_id}}/superevent.json",
-    log:
-        f"{RESULTS}/logs/superevent/{{superevent_id}}.log",
-    group:
-        "superevent"
-    params:
-        superevent=lambda wildcards: PLAN.superevents[wildcards.superevent_id],
-    run:
-        from gwreplay.atomic import write_json
-
-        write_json(output[0], params.superevent)
-
-
-rule check_vectors:
-    input:
         superevent=f"{RESULTS}/superevents/{{superevent_id}}/superevent.json",
-        event_json=lambda wildcards: store_file(
-            preferred_event_id(wildcards), "event.json"
-        ),
-    output:
-        f"{RESULTS}/superevents/{{superevent_id}}/dq.json",
+        dq=f"{RESULTS}/superevents/{{superevent_id}}/dq.json",
+        alert=f"{RESULTS}/superevents/{{superevent_id}}/alert.json",
     log:
-        main=f"{RESULTS}/logs/check_vectors/{{superevent_id}}.log",
-        failure=f"{RESULTS}/.failures/check_vectors/{{superevent_id}}.json",
+        main=f"{RESULTS}/logs/superevent/{{superevent_id}}.log",
+        failure=f"{RESULTS}/.failures/superevent/{{superevent_id}}.json",
     group:
         "superevent"
     conda:
-        "../envs/detchar.yaml"
+        "../envs/alerts.yaml"
     params:
-        conf={
+        superevent=lambda wildcards: PLAN.superevents[wildcards.superevent_id],
+        blocked=lambda wildcards: PLAN.blocked_alerts.get(wildcards.superevent_id, ""),
+        store=STORE,
+        dq_conf={
             key: config[key]
             for key in (
                 "llhoft_glob",
@@ -48,6 +32,16 @@ rule check_vectors:
                 "uses_gatedhoft",
             )
         },
-        store=STORE,
+        alert_conf={
+            key: config[key]
+            for key in (
+                "orchestrator_timeout",
+                "voevent_role",
+                "gracedb_host",
+                "replay_bayestar_seconds",
+                "preliminary_alert_far_threshold",
+                "preliminary_alert_trials_factor",
+            )
+        },
     script:
-        "../scripts/check_vectors.py"
+        "../scripts/superevent.py"

@@ -753,6 +753,16 @@ def test_missing_upload_fails_its_event_not_the_run(tmp_path):
     assert all("missing" in r["reason"] for r in failures)
     rows = {r["preferred_event"]: r for r in read_csv(results / "alerts.csv")}
     assert rows["G900080"]["status"] == "sent"
+    # Their superevents are processed (DQ checked) and say why no alert went out.
+    for graceid, missing in (
+        ("G900081", "skyprobcc_cWB.fits"),
+        ("G900082", "coinc.xml"),
+    ):
+        assert rows[graceid]["status"] == "no sky map"
+        folder = results / "superevents" / rows[graceid]["superevent_id"]
+        alert = json.loads((folder / "alert.json").read_text())
+        assert alert["blocked"] == f"{graceid}: {missing}: file is missing"
+        assert alert["notice"] == "" and (folder / "dq.json").exists()
 
 
 def test_job_that_died_without_a_record_is_listed(tmp_path):
@@ -806,7 +816,7 @@ def test_job_that_died_without_a_record_is_listed(tmp_path):
     assert [(r["stage"], r["id"], r["file"]) for r in final] == [
         ("source_classification", "G900091", "coinc.xml"),
         ("bayestar", "G900091", "-"),
-        ("preliminary_alert", burst_sid, "-"),
+        ("superevent", burst_sid, "-"),
     ]
     assert "no failure record" in final[1]["reason"]
     assert read_csv(results / "failures.csv") == final

@@ -31,7 +31,9 @@ from gwreplay.provenance import CACHE_NAME, write_provenance
 pytestmark = pytest.mark.slow
 
 FRAME = "llhoft/H1/H-H1_O2_llhoft-1216577976-4.gwf"
-NOT_OUTPUTS = (".snakemake", "logs", ".failures")
+#: Bookkeeping, not outputs: Snakemake's and gwreplay's own (the plan cache
+#: and the stamp hold the results path and file stats).
+NOT_OUTPUTS = (".snakemake", ".gwreplay", "logs", ".failures")
 
 
 def burst(graceid, gpstime, pipeline="CWB"):
