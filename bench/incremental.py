@@ -84,6 +84,10 @@ def processed_store(workdir, superevents):
             flush=True,
         )
         open(done, "w").close()
+    from gwreplay.stamp import read_stamp
+
+    if read_stamp(results) is None:  # a plain Snakemake run (targets mode) drops it
+        establish_stamp(store, results)
     return store, results
 
 

@@ -288,6 +288,8 @@ def cached_plan(store_root, results, config):
     with contextlib.suppress(OSError):
         write_text(
             path,
-            json.dumps({"key": key, "plan": plan_to_json(plan)}, sort_keys=True),
+            # Key order kept: Snakemake compares rule params (the superevent
+            # records) by their text, so a reordered record reruns the job.
+            json.dumps({"key": key, "plan": plan_to_json(plan)}),
         )
     return plan

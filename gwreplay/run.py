@@ -14,6 +14,7 @@ import csv
 import os
 import subprocess
 import sys
+import time
 
 from .stamp import DRIVER_VARIABLE
 
@@ -94,8 +95,8 @@ def snakemake_command(
         os.path.abspath(results),
         "--keep-going",
         "--rerun-incomplete",
-        # Run `run:` blocks in threads of this process instead of starting a
-        # second Snakemake (which would parse the whole workflow again).
+        # Run `run:` blocks (local rules such as `report`) in threads of this
+        # process instead of a second Snakemake that parses everything again.
         "--force-use-threads",
         "--printshellcmds",
     ]
@@ -264,9 +265,12 @@ def incremental_replay(store, results, **kwargs):
     if targets is not None and len(targets) > MAX_TARGETS:
         targets = None
     write_provenance(plan, config, os.path.join(results, "provenance.json"))
+    started = time.time()
     status = _run_snakemake(store, results, kwargs, targets=targets or ())
+    # Snakemake's lock is released now: sweep only what was left before
+    # this run started, not what another run may be writing.
     folders = None if targets is None else {os.path.dirname(t) for t in targets}
-    write_summaries(plan, final=True, folders=folders)
+    write_summaries(plan, final=True, folders=folders, older_than=started)
     if status == 0:
         write_stamp(results, code=code, config=conf, listing=listing, plan=plan)
     return status, read_failures(results)

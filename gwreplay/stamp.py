@@ -49,6 +49,9 @@ WORKFLOW_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: What the results depend on besides the store and the configuration.
 CODE_PATHS = ("Snakefile", "rules", "scripts", "schemas", "gwreplay")
 CODE_SUFFIXES = (".smk", ".py", ".yaml", "Snakefile")
+#: The outputs of a superevent's job (rules/superevent.smk); the last is its
+#: target.
+SUPEREVENT_OUTPUTS = ("superevent.json", "dq.json", "alert.json")
 
 
 def _digest(obj):
@@ -175,13 +178,13 @@ def outdated_targets(plan, stamp, *, code, config, listing):
                 targets.add(path)
                 rebuilt_events.add(graceid)
     for sid, superevent in plan.superevents.items():
-        path = plan.superevent_result(sid, "alert.json")
+        outputs = [plan.superevent_result(sid, name) for name in SUPEREVENT_OUTPUTS]
         if (
             old_plan["superevents"].get(sid) != new_plan["superevents"][sid]
             or sid in changed
             or changed.intersection(superevent["gw_events"])
             or superevent["preferred_event"] in rebuilt_events
-            or not os.path.exists(path)
+            or not all(os.path.exists(path) for path in outputs)
         ):
-            targets.add(path)
+            targets.add(outputs[-1])
     return sorted(targets)

@@ -214,14 +214,17 @@ def failure_rows(plan, final=False):
 TEMPORARY_PREFIX = ".tmp-"
 
 
-def sweep_temporary_files(results, folders=None):
+def sweep_temporary_files(results, folders=None, older_than=None):
     """Remove the ``.tmp-*`` files that killed writers left in ``results``.
 
     Only safe once no job of the run is writing: Snakemake's lock keeps
     other runs out of the folder, and this is called when the run's jobs are
     over. Snakemake's own ``.snakemake/`` is not touched. ``folders``, when
     given, limits the sweep to the folders of the run's targets (a walk of
-    the whole tree costs 2 s at 10^4 superevents). Returns the paths.
+    the whole tree costs 2 s at 10^4 superevents); ``older_than`` (a time
+    stamp) to files last written before it, for a sweep made after
+    Snakemake released its lock, when another run may be writing. Returns
+    the paths.
     """
     removed = []
     tops = [results] if folders is None else sorted(folders)
@@ -233,20 +236,22 @@ def sweep_temporary_files(results, folders=None):
             if name.startswith(TEMPORARY_PREFIX):
                 path = os.path.join(directory, name)
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)
-                    removed.append(path)
+                    if older_than is None or os.stat(path).st_mtime < older_than:
+                        os.unlink(path)
+                        removed.append(path)
     return sorted(removed)
 
 
-def write_summaries(plan, final=False, folders=None):
+def write_summaries(plan, final=False, folders=None, older_than=None):
     """Rewrite ``alerts.csv`` and ``failures.csv`` in the results folder.
 
     ``final``: the run's jobs are over, so a missing result without a
     failure record is a failure of its own, and temporary files left by
-    killed writers are swept (in ``folders`` only, when given).
+    killed writers are swept (see :func:`sweep_temporary_files` for
+    ``folders`` and ``older_than``).
     """
     if final:
-        sweep_temporary_files(plan.results, folders)
+        sweep_temporary_files(plan.results, folders, older_than)
     rows = [alert_row(plan, sid) for sid in sorted(plan.superevents)]
     write_text(os.path.join(plan.results, "alerts.csv"), _csv(ALERT_COLUMNS, rows))
     failures = [

@@ -56,6 +56,7 @@ from .run import (
     split_config_args,
 )
 from .store import BURST_SKYMAPS, EVENT_FILES, is_cbc, load_event_json
+from .summary import PRODUCT_RULES, alert_status
 from .superevents import CONFIG_KEYS as SUPEREVENT_KEYS
 from .superevents import orchestrator_timeout
 from .xmlguard import screen_upload
@@ -88,10 +89,10 @@ watch_stop_timeout = 30.0
 #: Attempts at an alert whose run ended without producing it or recording why.
 ALERT_ATTEMPTS = 3
 
-#: Snakemake options of every run. ``--force-use-threads`` runs the
-#: ``run:`` block of the superevent rule in a thread of the Snakemake process;
-#: otherwise Snakemake spawns a second Snakemake for it, which parses the
-#: whole workflow (and loads the store) again just to write one JSON file.
+#: Snakemake options of every run. ``--force-use-threads`` runs ``run:``
+#: blocks (local rules such as ``report``) in a thread of the Snakemake
+#: process; otherwise Snakemake spawns a second Snakemake for each, which
+#: parses the whole workflow again.
 SNAKEMAKE_OPTIONS = ("--force-use-threads",)
 
 #: Snakemake options that would rebuild finished alerts: refused.
@@ -122,13 +123,6 @@ NETWORK_FILESYSTEMS = frozenset(
 
 #: Files whose content :func:`gwreplay.xmlguard.screen_upload` checks as XML.
 XML_UPLOADS = ("coinc.xml", "psd.xml.gz", "ranking_data.xml.gz")
-
-#: The rule (failure-record folder) of each event product.
-PRODUCT_RULES = {
-    "bayestar.fits.gz": "bayestar",
-    "source_classification.json": "source_classification",
-    "p_astro_gstlal.json": "p_astro_gstlal",
-}
 
 #: Every file of an event folder the watcher follows.
 WATCHED_FILES = ("event.json", *EVENT_FILES)
@@ -206,12 +200,6 @@ def build_parser(parser):
         f"(default {watch_grace_seconds:g} s)",
     )
     parser.add_argument(
-        "--no-prebuild",
-        dest="prebuild",
-        action="store_false",
-        help="do not check state vectors before the timeout expires",
-    )
-    parser.add_argument(
         "--stop-timeout",
         type=float,
         default=watch_stop_timeout,
@@ -244,7 +232,6 @@ def main(args):
         batch_seconds=args.batch_seconds,
         settle_seconds=args.settle_seconds,
         grace_seconds=args.grace_seconds,
-        prebuild=args.prebuild,
         run_options={
             "cores": args.cores,
             "profile": args.profile,
@@ -437,7 +424,6 @@ class Watcher:
         batch_seconds=watch_batch_seconds,
         settle_seconds=watch_settle_seconds,
         grace_seconds=watch_grace_seconds,
-        prebuild=True,
         run_options=None,
         stop_timeout=watch_stop_timeout,
         poll=False,
@@ -452,7 +438,6 @@ class Watcher:
         self.batch_seconds = batch_seconds
         self.settle_seconds = settle_seconds
         self.grace_seconds = grace_seconds
-        self.prebuild = prebuild
         self.run_options = dict(run_options or {})
         self.stop_timeout = stop_timeout
         self.poll = poll
@@ -467,7 +452,6 @@ class Watcher:
         self.requested = {}  # (graceid, product) -> input signature last requested
         self.superevents = {}  # sid -> manager record, latest formation
         self.formation_stale = True
-        self.prebuilt = {}  # sid -> superevent signature whose dq.json was requested
         self.announced = {}  # sid -> preferred event last logged
         self.waiting = {}  # sid -> reason last logged
         self.alerts = {}  # sid -> state record (see save_state)
@@ -480,7 +464,6 @@ class Watcher:
         self.signals = 0
         self.quiet = False
         self.run_seconds = []
-        self.prebuild_wakeups = []  # seconds until a state-vector check may start
 
     # ---- state ---------------------------------------------------------
 
@@ -932,9 +915,8 @@ class Watcher:
         return True
 
     def plan_superevents(self, targets):
-        """Alerts due now; state-vector checks that can start before the timeout."""
+        """The alerts due now, with what each needs (preferred event, sky map)."""
         now = self.clock.now()
-        self.prebuild_wakeups = []
         alerted = {
             record["preferred_event"]: sid
             for sid, record in self.alerts.items()
@@ -948,7 +930,6 @@ class Watcher:
                 continue
             self._announce(sid, record, due, now)
             if now < due + self.grace_seconds:
-                self._plan_prebuild(sid, record, targets, now)
                 continue
             other = alerted.get(record["preferred_event"])
             if other is not None and other != sid:
@@ -996,36 +977,12 @@ class Watcher:
                 sid,
             )
 
-    def _plan_prebuild(self, sid, record, targets, now):
-        """Check the state vectors while the timeout runs.
-
-        The check starts as late as still lets its run end before the alert
-        falls due (1.5 typical runs before), so that it sees the events of
-        the first seconds; Snakemake redoes it at the alert if the superevent
-        changed after all.
-        """
-        if not self.prebuild:
-            return
-        preferred = record["preferred_event"]
-        if preferred not in self.events:
-            return
-        signature = [preferred, record["gw_events"], record["t_start"], record["t_end"]]
-        if self.prebuilt.get(sid) == signature:
-            return
-        start = record["created"] + self.timeout - 1.5 * self.expected_run_seconds()
-        if now < start:
-            self.prebuild_wakeups.append(start - now)
-        elif self.frames_ready(record):
-            targets.append(("prebuild", sid, signature))
-
     # ---- runs ------------------------------------------------------------
 
     def target_path(self, kind, key):
         """The file Snakemake is asked for."""
         if kind == "product":
             return self.product_path(*key)
-        if kind == "prebuild":
-            return self.alert_path(key, "dq.json")
         return self.alert_path(key)
 
     def run(self, targets):
@@ -1073,8 +1030,6 @@ class Watcher:
                 if not os.path.exists(self.target_path(kind, key)):
                     reason = self._failure([PRODUCT_RULES[key[1]]], [key[0]])
                     log.info("failed %s/%s: %s", *key, reason or "see the run log")
-            elif kind == "prebuild":
-                self.prebuilt[key] = inputs  # redone at the alert if it failed
             else:
                 self._record_alert(key, status, logfile)
         self.save_state()
@@ -1108,11 +1063,7 @@ class Watcher:
         entry.pop("reason", None)
         appeared = os.stat(path).st_mtime
         lag = appeared - self.clock.wall_time(entry["due_gps"])
-        outcome = (
-            "notice sent"
-            if alert.get("notice")
-            else ("vetoed" if alert.get("vetoed") else "not publishable")
-        )
+        outcome = "notice sent" if alert.get("notice") else alert_status(alert)
         log.info(
             "alert issued %s: preferred %s, %s, %.2f s after due",
             sid,
@@ -1207,17 +1158,6 @@ class Watcher:
         recent = sorted(self.run_seconds[-5:])
         return recent[len(recent) // 2] if recent else 10.0
 
-    def defer_prebuilds(self, targets):
-        """Never start a run of state-vector checks alone when an alert falls
-        due before it would end: the alert would wait for it. The checks then
-        go with the alert's run instead."""
-        if any(kind != "prebuild" for kind, _, _ in targets):
-            return targets
-        due = self.seconds_to_next_due()
-        if due is not None and due < self.expected_run_seconds():
-            return []
-        return targets
-
     def request_stop(self, signum, frame):
         """SIGINT/SIGTERM: stop after the current run (a second one interrupts it)."""
         self.signals += 1
@@ -1259,7 +1199,7 @@ class Watcher:
         """Block until uploads arrive (then batch them) or an alert falls due."""
         limits = [
             x for x in (self.seconds_to_next_due(), self.next_settle()) if x is not None
-        ] + self.prebuild_wakeups
+        ]
         deadline = time.monotonic() + (min(limits) if limits else 3600.0)
         while not self.stop_requested.is_set():
             remaining = deadline - time.monotonic()
@@ -1299,8 +1239,6 @@ class Watcher:
         self.quiet = False
         self._resume_products()
         self._resume_alerts()
-        if self.prebuild:
-            from . import dq  # noqa: F401 - import gwpy now, not when an event comes
         log.info(
             "resumed: %d events, %d superevents, %d alerts already issued",
             len(self.events),
@@ -1361,7 +1299,6 @@ class Watcher:
                 targets = []
                 self.plan_products(targets)
                 self.plan_superevents(targets)
-                targets = self.defer_prebuilds(targets)
                 if targets:
                     self.run(targets)
                     continue

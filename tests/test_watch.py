@@ -379,7 +379,6 @@ def _watcher(tmp_path):
         tmp_path / "results",
         watch.load_config(),
         clock=watch.ReplayClock(),
-        prebuild=False,
     )
 
 
