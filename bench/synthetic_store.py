@@ -284,27 +284,18 @@ def chunk_targets(plan, superevent_ids):
     return targets
 
 
-def snakemake_touch(store, results, targets):
-    """``snakemake --touch --forceall`` for ``targets``: records job metadata."""
+def snakemake_call(launcher, store, results, *options):
+    """Run one Snakemake over ``store`` on one core; return its stdout."""
     command = [
         sys.executable,
-        "-c",
-        TOUCH_LAUNCHER,
+        *launcher,
         "--snakefile",
         SNAKEFILE,
         "--directory",
         os.path.abspath(results),
         "--cores",
         "1",
-        "--touch",
-        # Every job, so that each output gets its metadata record.
-        "--forceall",
-        "--quiet",
-        "--scheduler",
-        "greedy",
-        "--scheduler-subsample",
-        "100",
-        *targets,
+        *options,
         "--configfile",
         DEFAULT_CONFIG,
         "--config",
@@ -314,7 +305,26 @@ def snakemake_touch(store, results, targets):
     env = dict(os.environ, CONDOR_CONFIG=os.devnull)
     proc = subprocess.run(command, env=env, capture_output=True, text=True)
     if proc.returncode:
-        raise RuntimeError(f"snakemake --touch failed:\n{proc.stderr[-3000:]}")
+        raise RuntimeError(f"snakemake failed:\n{proc.stderr[-3000:]}")
+    return proc.stdout
+
+
+def snakemake_touch(store, results, targets):
+    """``snakemake --touch --forceall`` for ``targets``: records job metadata."""
+    snakemake_call(
+        ["-c", TOUCH_LAUNCHER],
+        store,
+        results,
+        "--touch",
+        # Every job, so that each output gets its metadata record.
+        "--forceall",
+        "--quiet",
+        "--scheduler",
+        "greedy",
+        "--scheduler-subsample",
+        "100",
+        *targets,
+    )
 
 
 def mark_processed(store, results, chunk=TOUCH_CHUNK):
@@ -331,29 +341,7 @@ def mark_processed(store, results, chunk=TOUCH_CHUNK):
 
 def dry_run_jobs(store, results):
     """Jobs ``snakemake -n`` would run now (0 when the results are complete)."""
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        SNAKEFILE,
-        "--directory",
-        os.path.abspath(results),
-        "--cores",
-        "1",
-        "-n",
-        "--quiet",
-        "rules",
-        "--configfile",
-        DEFAULT_CONFIG,
-        "--config",
-        f"store={os.path.abspath(store)}",
-        f"results={os.path.abspath(results)}",
-    ]
-    env = dict(os.environ, CONDOR_CONFIG=os.devnull)
-    out = subprocess.run(
-        command, check=True, env=env, capture_output=True, text=True
-    ).stdout
+    out = snakemake_call(["-m", "snakemake"], store, results, "-n", "--quiet", "rules")
     return parse_job_count(out)
 
 

@@ -77,8 +77,8 @@ def package_versions(distribution="gwreplay"):
     return versions
 
 
-def _store_files(store_root):
-    """``(relative posix path, stat)`` of every entry under the hashed folders."""
+def store_files(store_root):
+    """``(relative posix path, path, stat)`` of every entry under the hashed folders."""
     entries = []
     for folder in HASHED_FOLDERS:
         top = os.path.join(store_root, folder)
@@ -115,18 +115,21 @@ def _load_cache(path):
     return {}
 
 
-def store_digests(store_root, cache_path=None, *, limit=max_upload_bytes):
+def store_digests(store_root, cache_path=None, *, limit=max_upload_bytes, files=None):
     """``{relative path: {"size", "sha256"}}`` of every file of the store.
 
     Files larger than ``limit`` are not read (gwreplay refuses them unread,
     :mod:`gwreplay.xmlguard`): their ``sha256`` is None with a ``note``.
     Entries that are not regular files (a FIFO would block the reader, a
     dangling link has no content) are listed with a note as well.
-    ``cache_path``, when given, is read and rewritten atomically.
+    ``cache_path``, when given, is read and rewritten atomically. ``files``:
+    :func:`store_files` of the store, when the caller has listed it already.
     """
     cache = _load_cache(cache_path) if cache_path else {}
     records, to_hash, new_cache = {}, [], {}
-    for relative, path, info in _store_files(store_root):
+    if files is None:
+        files = store_files(store_root)
+    for relative, path, info in files:
         if info is None or not stat.S_ISREG(info.st_mode):
             records[relative] = {"size": None, "sha256": None, "note": "not a file"}
             continue
@@ -154,10 +157,10 @@ def store_digests(store_root, cache_path=None, *, limit=max_upload_bytes):
     return records
 
 
-def provenance_record(plan, config, cache_path=None):
+def provenance_record(plan, config, cache_path=None, files=None):
     """The content of provenance.json for ``plan`` run with ``config``."""
     digest, settings = config_digest(config)
-    files = store_digests(plan.store.root, cache_path)
+    files = store_digests(plan.store.root, cache_path, files=files)
     listing = dumps_json(files).encode("utf-8")
     return {
         "config": settings,
@@ -177,12 +180,13 @@ def provenance_record(plan, config, cache_path=None):
     }
 
 
-def write_provenance(plan, config, path):
+def write_provenance(plan, config, path, files=None):
     """Write ``provenance.json`` for ``plan`` and ``config`` atomically.
 
-    The digest cache lives beside ``path`` (:data:`CACHE_NAME`).
+    The digest cache lives beside ``path`` (:data:`CACHE_NAME`); ``files`` as
+    for :func:`store_digests`.
     """
     cache_path = os.path.join(os.path.dirname(os.path.abspath(path)), CACHE_NAME)
-    record = provenance_record(plan, config, cache_path)
+    record = provenance_record(plan, config, cache_path, files=files)
     write_json(path, record)
     return record

@@ -234,7 +234,7 @@ def replay(store, results, **kwargs):
 def incremental_replay(store, results, **kwargs):
     """Provenance, Snakemake on what changed, tables, stamp (module docstring)."""
     from .plan import cached_plan
-    from .provenance import write_provenance
+    from .provenance import store_files, write_provenance
     from .stamp import (
         code_digest,
         config_digest,
@@ -252,7 +252,8 @@ def incremental_replay(store, results, **kwargs):
     config.update(store=os.path.abspath(store), results=results)
     code, conf = code_digest(), config_digest(configfiles, [])
     plan = cached_plan(store, results, config)
-    listing = store_listing(store)
+    files = store_files(plan.store.root)
+    listing = store_listing(store, files)
     targets = outdated_targets(
         plan, read_stamp(results), code=code, config=conf, listing=listing
     )
@@ -264,13 +265,26 @@ def incremental_replay(store, results, **kwargs):
         return 0, read_failures(results)
     if targets is not None and len(targets) > MAX_TARGETS:
         targets = None
-    write_provenance(plan, config, os.path.join(results, "provenance.json"))
+    write_provenance(plan, config, os.path.join(results, "provenance.json"), files)
     started = time.time()
     status = _run_snakemake(store, results, kwargs, targets=targets or ())
     # Snakemake's lock is released now: sweep only what was left before
     # this run started, not what another run may be writing.
-    folders = None if targets is None else {os.path.dirname(t) for t in targets}
-    write_summaries(plan, final=True, folders=folders, older_than=started)
+    folders = changed = None
+    if targets is not None:
+        folders = {os.path.dirname(target) for target in targets}
+        changed = {
+            os.path.basename(folder)
+            for folder in folders
+            if os.path.basename(os.path.dirname(folder)) == "superevents"
+        }
+    write_summaries(
+        plan,
+        final=True,
+        folders=folders,
+        older_than=started,
+        changed_superevents=changed,
+    )
     if status == 0:
         write_stamp(results, code=code, config=conf, listing=listing, plan=plan)
     return status, read_failures(results)

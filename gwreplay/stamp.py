@@ -36,7 +36,7 @@ import json
 import os
 
 from .atomic import write_text
-from .provenance import _store_files, package_versions
+from .provenance import package_versions, store_files
 
 #: Set to "1" in the environment of the Snakemake that ``gwreplay run``
 #: starts: its hooks then leave provenance and tables to ``gwreplay run``.
@@ -44,7 +44,7 @@ DRIVER_VARIABLE = "GWREPLAY_RUN"
 #: The stamp, under the results folder.
 STAMP = os.path.join(".gwreplay", "stamp.json")
 #: Version of the stamp layout; a stamp of another version is ignored.
-STAMP_VERSION = 1
+STAMP_VERSION = 2
 WORKFLOW_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: What the results depend on besides the store and the configuration.
 CODE_PATHS = ("Snakefile", "rules", "scripts", "schemas", "gwreplay")
@@ -87,26 +87,25 @@ def config_digest(configfiles, config_items):
     return _digest([contents, list(config_items)])
 
 
-def store_listing(store_root):
-    """``{relative path: [size, mtime_ns, ctime_ns, inode]}`` of the store's files."""
+def store_listing(store_root, files=None):
+    """``{"events/<GraceID>": {file: [size, mtime_ns, ctime_ns, inode]}}`` and
+    likewise for ``superevents/<SID>``: the stat of every file of the store,
+    by folder.
+
+    ``files``: :func:`gwreplay.provenance.store_files` of the store, when the
+    caller has listed it already (it is shared with the provenance record).
+    """
     listing = {}
-    for relative, _, info in _store_files(os.path.abspath(store_root)):
-        listing[relative] = (
+    if files is None:
+        files = store_files(os.path.abspath(store_root))
+    for relative, _, info in files:
+        folder, _, name = relative.rpartition("/")
+        listing.setdefault(folder, {})[name] = (
             None
             if info is None
             else [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
         )
     return listing
-
-
-def _by_folder(listing):
-    """``{("events" | "superevents", folder name): {file: stat}}``."""
-    folders = {}
-    for relative, key in listing.items():
-        parts = relative.split("/")
-        folder = tuple(parts[:2]) if len(parts) > 2 else (parts[0], "")
-        folders.setdefault(folder, {})["/".join(parts[2:])] = key
-    return folders
 
 
 def plan_digests(plan):
@@ -159,12 +158,11 @@ def outdated_targets(plan, stamp, *, code, config, listing):
     """
     if stamp is None or stamp["code"] != code or stamp["config"] != config:
         return None
-    old_folders = _by_folder(stamp["listing"])
-    new_folders = _by_folder(listing)
+    old_listing = stamp["listing"]
     changed = {
-        folder[1]
-        for folder in old_folders.keys() | new_folders.keys()
-        if old_folders.get(folder) != new_folders.get(folder)
+        folder.split("/")[1] if "/" in folder else folder
+        for folder in old_listing.keys() | listing.keys()
+        if old_listing.get(folder) != listing.get(folder)
     }
     old_plan, new_plan = stamp["plan"], plan_digests(plan)
     targets, rebuilt_events = set(), set()

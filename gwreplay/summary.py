@@ -242,17 +242,43 @@ def sweep_temporary_files(results, folders=None, older_than=None):
     return sorted(removed)
 
 
-def write_summaries(plan, final=False, folders=None, older_than=None):
+def previous_alert_rows(results):
+    """``{superevent_id: row}`` of the alerts.csv in ``results`` (empty if none)."""
+    path = os.path.join(results, "alerts.csv")
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if tuple(reader.fieldnames or ()) != ALERT_COLUMNS:
+                return {}
+            return {row["superevent_id"]: row for row in reader}
+    except (OSError, ValueError):
+        return {}
+
+
+def write_summaries(
+    plan, final=False, folders=None, older_than=None, changed_superevents=None
+):
     """Rewrite ``alerts.csv`` and ``failures.csv`` in the results folder.
 
     ``final``: the run's jobs are over, so a missing result without a
     failure record is a failure of its own, and temporary files left by
     killed writers are swept (see :func:`sweep_temporary_files` for
-    ``folders`` and ``older_than``).
+    ``folders`` and ``older_than``). ``changed_superevents``, when given,
+    are the only superevents whose alert or plan may have changed since
+    alerts.csv was written (a run restricted to them by gwreplay.stamp): the
+    other rows are kept from it instead of reading every alert.json again.
     """
     if final:
         sweep_temporary_files(plan.results, folders, older_than)
-    rows = [alert_row(plan, sid) for sid in sorted(plan.superevents)]
+    previous = {}
+    if changed_superevents is not None:
+        previous = previous_alert_rows(plan.results)
+    rows = [
+        previous[sid]
+        if sid in previous and sid not in changed_superevents
+        else alert_row(plan, sid)
+        for sid in sorted(plan.superevents)
+    ]
     write_text(os.path.join(plan.results, "alerts.csv"), _csv(ALERT_COLUMNS, rows))
     failures = [
         {key: printable(value) for key, value in row.items()}

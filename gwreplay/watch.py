@@ -55,6 +55,9 @@ from .run import (
     snakemake_environment,
     split_config_args,
 )
+from .run import (
+    load_config as load_configfiles,
+)
 from .store import BURST_SKYMAPS, EVENT_FILES, is_cbc, load_event_json
 from .summary import PRODUCT_RULES, alert_status
 from .superevents import CONFIG_KEYS as SUPEREVENT_KEYS
@@ -277,16 +280,6 @@ def _setup_logging():
 # --------------------------------------------------------------------------
 
 
-def _merge(base, update):
-    """Recursive dict update, as Snakemake merges config files."""
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
-    return base
-
-
 def load_config(configfile=None, extra=()):
     """The workflow configuration the runs will see.
 
@@ -297,11 +290,7 @@ def load_config(configfile=None, extra=()):
     """
     import yaml
 
-    with open(DEFAULT_CONFIG, encoding="utf-8") as f:
-        conf = yaml.safe_load(f) or {}
-    if configfile:
-        with open(configfile, encoding="utf-8") as f:
-            _merge(conf, yaml.safe_load(f) or {})
+    conf = load_configfiles([DEFAULT_CONFIG, *([configfile] if configfile else [])])
     _, items = split_config_args(list(extra))
     for item in items:
         key, _, value = item.partition("=")

@@ -38,6 +38,28 @@ BURST_EVENT = {
 }
 
 
+def burst_event(graceid, gpstime, pipeline="CWB", **changes):
+    """A significant burst event.json (FAR 1e-10 Hz) of ``pipeline`` (CWB, oLIB)."""
+    extra = {
+        "CWB": {"MultiBurst": {"duration": 0.05, "central_freq": 150.0, "snr": 12.0}},
+        "oLIB": {"LalInferenceBurst": {"quality_mean": 10.0, "frequency_mean": 200.0}},
+    }[pipeline]
+    return dict(
+        {
+            "graceid": graceid,
+            "pipeline": pipeline,
+            "group": "Burst",
+            "search": "AllSky",
+            "gpstime": gpstime,
+            "far": 1e-10,
+            "instruments": "H1,L1",
+            "created": gpstime + 10.0,
+            "extra_attributes": extra,
+        },
+        **changes,
+    )
+
+
 @pytest.fixture(scope="session")
 def reference_dir():
     """``../shared/data/reference`` beside the checkout, or skip with the reason."""
@@ -81,3 +103,17 @@ def write_gaussian_skymap(path, ra_deg, dec_deg, sigma_deg=5.0, nside=64):
         gps_creation_time=1e9,
         creator="gwreplay-tests",
     )
+
+
+@pytest.fixture
+def cbc_superevent(reference_dir):
+    """MS220722v: a real MDC superevent (the file is GraceDB superevent JSON)."""
+    text = (reference_dir / "notices/MS220722v-1-Preliminary.xml").read_text()
+    return json.loads(text)
+
+
+@pytest.fixture
+def gracedb_burst_event(reference_dir):
+    """G000005: a cWB event as GraceDB's REST API returns it."""
+    text = (reference_dir / "gracedb/event_G000005_burst.json").read_text()
+    return json.loads(text)["object"]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import G211117_EVENT, write_event, write_gaussian_skymap
+from conftest import G211117_EVENT, burst_event, write_event, write_gaussian_skymap
 
 from gwreplay.errors import EventInputError
 from gwreplay.xmlguard import screen_skymap
@@ -68,28 +68,6 @@ def cbc_event(graceid, number, **changes):
         graceid=graceid,
         gpstime=T0 + 2000 * number + 0.17,
         created=T0 + 2000 * number + 8.0,
-        **changes,
-    )
-
-
-def burst_event(graceid, gpstime, pipeline="CWB", **changes):
-    """A significant burst event (FAR 1e-10 Hz) of ``pipeline``."""
-    extra = {
-        "CWB": {"MultiBurst": {"duration": 0.05, "central_freq": 150.0, "snr": 12.0}},
-        "oLIB": {"LalInferenceBurst": {"quality_mean": 10.0, "frequency_mean": 200.0}},
-    }[pipeline]
-    return dict(
-        {
-            "graceid": graceid,
-            "pipeline": pipeline,
-            "group": "Burst",
-            "search": "AllSky",
-            "gpstime": gpstime,
-            "far": 1e-10,
-            "instruments": "H1,L1",
-            "created": gpstime + 10.0,
-            "extra_attributes": extra,
-        },
         **changes,
     )
 

@@ -26,19 +26,6 @@ def gps_to_utc(gps, leap_seconds):
     return GPS_EPOCH + datetime.timedelta(seconds=gps - leap_seconds)
 
 
-@pytest.fixture
-def cbc_superevent(reference_dir):
-    """MS220722v: a real MDC superevent (the file is GraceDB superevent JSON)."""
-    text = (reference_dir / "notices/MS220722v-1-Preliminary.xml").read_text()
-    return json.loads(text)
-
-
-@pytest.fixture
-def burst_event(reference_dir):
-    text = (reference_dir / "gracedb/event_G000005_burst.json").read_text()
-    return json.loads(text)["object"]
-
-
 @pytest.fixture(scope="module")
 def skymaps(tmp_path_factory):
     """A Gaussian blob (sigma 5 deg at RA 150, Dec 30) at nside 32, written by
@@ -153,20 +140,20 @@ def test_times_are_utc_from_the_replay_clock(cbc_superevent, skymaps):
     assert alert["time_created"] == created.isoformat() + "Z"
 
 
-def test_burst_alert(burst_event, skymaps):
-    superevent = {"superevent_id": "S161122a", "t_0": burst_event["gpstime"]}
+def test_burst_alert(gracedb_burst_event, skymaps):
+    superevent = {"superevent_id": "S161122a", "t_0": gracedb_burst_event["gpstime"]}
     alert = build_gwalert(
         superevent,
-        burst_event,
+        gracedb_burst_event,
         skymaps["flat"],
         None,
         None,
-        burst_event["gpstime"] + 60.0,
+        gracedb_burst_event["gpstime"] + 60.0,
         skymap_filename="cWB.multiorder.fits",
     )
     assert_valid(alert)
     event = alert["event"]
-    multiburst = burst_event["extra_attributes"]["MultiBurst"]
+    multiburst = gracedb_burst_event["extra_attributes"]["MultiBurst"]
     assert event["group"] == "Burst" and event["pipeline"] == "cwb"
     assert event["duration"] == multiburst["duration"]
     assert event["central_frequency"] == multiburst["central_freq"]
@@ -174,8 +161,8 @@ def test_burst_alert(burst_event, skymaps):
     assert alert["urls"]["skymap"].endswith("/S161122a/files/cWB.multiorder.fits")
 
 
-def test_cwb_bbh_search_is_announced_as_cbc(burst_event, skymaps):
-    event = dict(burst_event, search="BBH")
+def test_cwb_bbh_search_is_announced_as_cbc(gracedb_burst_event, skymaps):
+    event = dict(gracedb_burst_event, search="BBH")
     superevent = {"superevent_id": "S161122a", "t_0": event["gpstime"]}
     alert = build_gwalert(
         superevent, event, skymaps["flat"], None, P_ASTRO, event["gpstime"] + 60

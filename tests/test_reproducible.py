@@ -23,7 +23,13 @@ import sys
 
 import pytest
 import yaml
-from conftest import G211117_EVENT, REPO, write_event, write_gaussian_skymap
+from conftest import (
+    G211117_EVENT,
+    REPO,
+    burst_event,
+    write_event,
+    write_gaussian_skymap,
+)
 
 from gwreplay.plan import make_plan
 from gwreplay.provenance import CACHE_NAME, write_provenance
@@ -34,24 +40,6 @@ FRAME = "llhoft/H1/H-H1_O2_llhoft-1216577976-4.gwf"
 #: Bookkeeping, not outputs: Snakemake's and gwreplay's own (the plan cache
 #: and the stamp hold the results path and file stats).
 NOT_OUTPUTS = (".snakemake", ".gwreplay", "logs", ".failures")
-
-
-def burst(graceid, gpstime, pipeline="CWB"):
-    extra = {
-        "CWB": {"MultiBurst": {"duration": 0.05, "central_freq": 150.0, "snr": 12.0}},
-        "oLIB": {"LalInferenceBurst": {"quality_mean": 10.0, "frequency_mean": 200.0}},
-    }[pipeline]
-    return {
-        "graceid": graceid,
-        "pipeline": pipeline,
-        "group": "Burst",
-        "search": "AllSky",
-        "gpstime": gpstime,
-        "far": 1e-10,
-        "instruments": "H1,L1",
-        "created": gpstime + 10.0,
-        "extra_attributes": extra,
-    }
 
 
 def build_store(store, reference):
@@ -70,12 +58,12 @@ def build_store(store, reference):
     )
     (store / "frames" / "H1").mkdir(parents=True)
     shutil.copy(reference / FRAME, store / "frames" / "H1")
-    folder = write_event(store, burst("G700001", 1216577978.0))
+    folder = write_event(store, burst_event("G700001", 1216577978.0))
     write_gaussian_skymap(folder / "skyprobcc_cWB.fits", 100.0, 20.0)
     # A sky map with no DATE in its header: nothing may fill it from the clock.
-    folder = write_event(store, burst("G700002", 1216590000.0))
+    folder = write_event(store, burst_event("G700002", 1216590000.0))
     write_undated_skymap(folder / "skyprobcc_cWB.fits")
-    folder = write_event(store, burst("G700003", 1216600000.0, "oLIB"))
+    folder = write_event(store, burst_event("G700003", 1216600000.0, "oLIB"))
     write_gaussian_skymap(folder / "LIB.fits", 300.0, -60.0)
     data = (folder / "LIB.fits").read_bytes()
     import gzip
@@ -204,7 +192,7 @@ def test_provenance_cache_notices_a_changed_file(tmp_path, reference_dir):
     """A file rewritten with other bytes of the same size is hashed again;
     a file too large to be read is listed with its size and not read."""
     store = tmp_path / "store"
-    folder = write_event(store, burst("G700001", 1216577978.0))
+    folder = write_event(store, burst_event("G700001", 1216577978.0))
     write_gaussian_skymap(folder / "skyprobcc_cWB.fits", 100.0, 20.0)
     with open(folder / "LIB.fits.gz", "wb") as f:
         f.truncate(300 * 1024**2)  # sparse, above the 256 MiB read limit

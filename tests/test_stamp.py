@@ -13,8 +13,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import write_event, write_gaussian_skymap
-from test_bad_inputs import burst_event
+from conftest import burst_event, write_event, write_gaussian_skymap
 
 from gwreplay import plan as plan_module
 from gwreplay.plan import cached_plan, make_plan, plan_to_json

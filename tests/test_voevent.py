@@ -1,7 +1,6 @@
 """Tests of the preliminary VOEvent (gwreplay.voevent)."""
 
 import copy
-import json
 
 import pytest
 import voeventparse as vp
@@ -32,19 +31,6 @@ DROPPED_SINCE_O2 = {
     "skymap_png_x509",
     "skymap_png_basic",
 }
-
-
-@pytest.fixture
-def cbc_superevent(reference_dir):
-    """MS220722v: a real MDC superevent (the file is GraceDB superevent JSON)."""
-    text = (reference_dir / "notices/MS220722v-1-Preliminary.xml").read_text()
-    return json.loads(text)
-
-
-@pytest.fixture
-def burst_event(reference_dir):
-    text = (reference_dir / "gracedb/event_G000005_burst.json").read_text()
-    return json.loads(text)["object"]
 
 
 def build_cbc(superevent, labels=("DQOK",), **kwargs):
@@ -98,8 +84,8 @@ def param_names(root):
     }
 
 
-def test_valid_against_voevent_2_0_schema(cbc_superevent, burst_event):
-    for data in (build_cbc(cbc_superevent), build_burst(burst_event)):
+def test_valid_against_voevent_2_0_schema(cbc_superevent, gracedb_burst_event):
+    for data in (build_cbc(cbc_superevent), build_burst(gracedb_burst_event)):
         assert data.startswith(b"<?xml")
         assert vp.valid_as_v2_0(vp.loads(data))
 
@@ -151,15 +137,15 @@ def test_param_names_cover_reference_notice(reference_dir, cbc_superevent):
     assert {"Packet_Type", "Significant", *P_ASTRO} <= ours
 
 
-def test_burst_has_no_cbc_classification(burst_event):
-    voevent = vp.loads(build_burst(burst_event))
+def test_burst_has_no_cbc_classification(gracedb_burst_event):
+    voevent = vp.loads(build_burst(gracedb_burst_event))
     names = param_names(voevent)
     assert not names & {"ProbHasNS", "ProbHasRemnant", *EM_BRIGHT, *P_ASTRO}
     # GraceDB appends both groups to every notice, empty for a burst.
     assert group_param_names(voevent, "Classification") == set()
     assert group_param_names(voevent, "Properties") == set()
     params = all_params(voevent)
-    multiburst = burst_event["extra_attributes"]["MultiBurst"]
+    multiburst = gracedb_burst_event["extra_attributes"]["MultiBurst"]
     assert float(params["CentralFreq"]) == multiburst["central_freq"]
     assert float(params["Duration"]) == multiburst["duration"]
     assert params["Group"] == "Burst" and params["Pipeline"] == "cwb"

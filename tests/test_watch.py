@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import G211117_EVENT, write_gaussian_skymap
+from conftest import G211117_EVENT, burst_event, write_gaussian_skymap
 
 from gwreplay import watch
 
@@ -49,19 +49,7 @@ def gps_now():
 
 def burst(graceid, gpstime, created, far):
     """A cWB burst on two detectors; FAR <= 1/(4 * 365 d) is publishable."""
-    return {
-        "graceid": graceid,
-        "pipeline": "CWB",
-        "group": "Burst",
-        "search": "AllSky",
-        "gpstime": gpstime,
-        "far": far,
-        "instruments": "H1,L1",
-        "created": created,
-        "extra_attributes": {
-            "MultiBurst": {"duration": 0.05, "central_freq": 150.0, "snr": 12.0}
-        },
-    }
+    return burst_event(graceid, gpstime, created=created, far=far)
 
 
 def put(store, graceid, name, data):
