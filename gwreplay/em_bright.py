@@ -77,13 +77,16 @@ same file. With N samples the Monte Carlo error of a probability p is
 sqrt(p (1 - p) / N), at most 0.005 for the default N = 10000.
 
 Reading coinc.xml
-    The template and the single-detector SNRs are read with
-    :mod:`ligo.skymap.io.events`, which reads both LIGO-LW dialects (O2-era
-    ``ilwd:char`` row IDs and newer integer IDs). ligo.skymap insists on a
-    ``process`` table, which it needs only to choose a phase convention; some
-    O2 gstlal uploads (G322589) have none, and for those we read the same rows
-    (coinc_event, coinc_event_map, sngl_inspiral) with igwn_ligolw directly.
-    The network SNR is the root-sum-square of the single-detector SNRs. gstlal
+    The template and the single-detector SNRs are read with igwn_ligolw into
+    untyped tables (coinc_event, coinc_event_map, sngl_inspiral), which takes
+    both LIGO-LW dialects (O2-era ``ilwd:char`` row IDs and newer integer
+    IDs) as written and needs no ``process`` table (some O2 gstlal uploads,
+    G322589, have none). :mod:`ligo.skymap.io.events` reads the same rows
+    (tests/test_em_bright.py checks that both give the same template and
+    SNRs for the real events), but importing it costs 1.3 s (healpy,
+    astropy, matplotlib, lalinspiral) against 0.05 s of work: most of a
+    classification job (docs/benchmarks.md, overhead). The network SNR is
+    the root-sum-square of the single-detector SNRs. gstlal
     writes the same number into ``coinc_inspiral.snr`` (the CoincInspiral SNR
     that gwcelery passed to em_bright): for G211117, G322589 and G5351 the two
     agree to the float32 precision of the single-detector values.
@@ -514,37 +517,6 @@ def _template_from_tables(graceid, name, xmldoc):
     return template, [(row.ifo, row.snr) for row in singles]
 
 
-def _template_from_skymap(graceid, name, coinc_path):
-    """Template and single-detector SNRs read with ligo.skymap.io.events."""
-    from ligo.skymap.io import events
-
-    try:
-        source = events.ligolw.open(
-            os.fspath(coinc_path), psd_file=None, coinc_def=None
-        )
-        found = list(source.values())
-    except Exception as exc:  # noqa: BLE001 - any parse failure is a bad upload
-        raise EventInputError(graceid, name, f"not a readable coinc: {exc}") from exc
-    if len(found) != 1:
-        raise EventInputError(
-            graceid, name, f"expected one coinc_event, found {len(found)}"
-        )
-    event = found[0]
-    try:
-        template = {
-            key: event.template_args[key]
-            for key in ("mass1", "mass2", "spin1z", "spin2z")
-        }
-        singles = [(single.detector, single.snr) for single in event.singles]
-    except Exception as exc:  # noqa: BLE001
-        raise EventInputError(
-            graceid, name, f"cannot read the template: {exc}"
-        ) from exc
-    if not singles:
-        raise EventInputError(graceid, name, "the coinc_event has no sngl_inspiral")
-    return template, singles
-
-
 def network_snr(graceid, name, singles):
     """Root-sum-square of single-detector SNRs ``[(detector, snr), ...]``."""
     squares = 0.0
@@ -570,13 +542,7 @@ def read_template(graceid, coinc_path):
     name = os.path.basename(coinc_path)
     screen_upload(graceid, coinc_path)
     xmldoc = _load_untyped(graceid, name, coinc_path)
-    if _tables(xmldoc, "process"):
-        template, singles = _template_from_skymap(graceid, name, coinc_path)
-    else:
-        log.info(
-            "%s: %s has no process table; reading it with igwn_ligolw", graceid, name
-        )
-        template, singles = _template_from_tables(graceid, name, xmldoc)
+    template, singles = _template_from_tables(graceid, name, xmldoc)
     try:
         template = {key: float(value) for key, value in template.items()}
     except (TypeError, ValueError) as exc:

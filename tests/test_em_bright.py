@@ -367,9 +367,24 @@ def test_result_does_not_depend_on_python_hash_seed():
 # --- real coinc.xml files, both dialects ----------------------------------------------
 
 
+def read_with_ligo_skymap(path):
+    """Template and network SNR as ligo.skymap.io.events reads them: an
+    independent reader of the same rows (it needs a process table)."""
+    from ligo.skymap.io import events
+
+    (event,) = events.ligolw.open(str(path), psd_file=None, coinc_def=None).values()
+    snr = sum(single.snr**2 for single in event.singles) ** 0.5
+    return tuple(
+        float(event.template_args[key])
+        for key in ("mass1", "mass2", "spin1z", "spin2z")
+    ) + (snr,)
+
+
 def test_o2_coinc_with_process_table(reference):
-    """G211117: ilwd:char IDs, read by ligo.skymap."""
-    template = em_bright.read_template("G211117", reference / "G211117/coinc.xml")
+    """G211117: ilwd:char IDs; ligo.skymap's reader gives the same values."""
+    path = reference / "G211117/coinc.xml"
+    template = em_bright.read_template("G211117", path)
+    assert tuple(template) == pytest.approx(read_with_ligo_skymap(path), rel=1e-12)
     assert template[:4] == (1.355607, 1.279483, 0.0, 0.0)
     assert template.snr == pytest.approx(G211117_COINC_SNR, rel=1e-7)
     result = em_bright.classify_coinc("G211117", reference / "G211117/coinc.xml")
@@ -391,8 +406,11 @@ def test_o2_coinc_without_process_table(reference, packaged):
 
 
 def test_integer_id_coinc(packaged):
-    """G5351 (p-astro test data): integer IDs, read by ligo.skymap."""
+    """G5351 (p-astro test data): integer IDs; ligo.skymap's reader agrees."""
     template = em_bright.read_template("G5351", packaged["G5351"])
+    assert tuple(template) == pytest.approx(
+        read_with_ligo_skymap(packaged["G5351"]), rel=1e-12
+    )
     assert template.mass1 == pytest.approx(1.0603096, rel=1e-7)
     assert template.mass2 == pytest.approx(1.0097878, rel=1e-7)
     assert template.snr == pytest.approx(G5351_COINC_SNR, rel=1e-7)
