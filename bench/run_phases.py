@@ -40,7 +40,7 @@ def phases(store, results, repeat):
     """Time the steps of ``incremental_replay`` (Snakemake left out)."""
     from gwreplay import plan as plan_module
     from gwreplay.provenance import store_files, write_provenance
-    from gwreplay.run import DEFAULT_CONFIG, load_config
+    from gwreplay.run import DEFAULT_CONFIG, load_configfiles
     from gwreplay.stamp import (
         code_digest,
         config_digest,
@@ -52,7 +52,7 @@ def phases(store, results, repeat):
     from gwreplay.summary import write_summaries
 
     total = 0.0
-    seconds, config = timed("configuration", lambda: load_config([DEFAULT_CONFIG]))
+    seconds, config = timed("configuration", lambda: load_configfiles([DEFAULT_CONFIG]))
     config.update(store=os.path.abspath(store), results=os.path.abspath(results))
     total += seconds
     seconds, code = timed("code digest", code_digest, repeat)

@@ -184,7 +184,7 @@ def read_failures(results):
 MAX_TARGETS = 500
 
 
-def load_config(configfiles):
+def load_configfiles(configfiles):
     """The configuration as Snakemake builds it from ``--configfile`` files."""
     import yaml
 
@@ -203,6 +203,16 @@ def load_config(configfiles):
     return config
 
 
+def apply_config_items(config, items):
+    """``config`` updated with ``--config key=value`` entries, values as YAML."""
+    import yaml
+
+    for item in items:
+        key, _, value = item.partition("=")
+        config[key] = yaml.safe_load(value)
+    return config
+
+
 def _run_snakemake(store, results, kwargs, *, targets=(), driven=True):
     command = snakemake_command(store, results, targets=targets, **kwargs)
     env = snakemake_environment(kwargs.get("profile"))
@@ -215,15 +225,16 @@ def _run_snakemake(store, results, kwargs, *, targets=(), driven=True):
 def replay(store, results, **kwargs):
     """Run the workflow; return (snakemake exit status, failure rows).
 
-    With extra Snakemake options or ``--config`` entries, or for a dry run,
-    Snakemake gets the command as given and its hooks do the bookkeeping.
-    Otherwise (the usual case) see the module docstring.
+    With extra Snakemake options (other than ``--config`` entries), or for a
+    dry run, Snakemake gets the command as given and its hooks do the
+    bookkeeping. Otherwise (the usual case) see the module docstring.
     """
     from .stamp import remove_stamp
 
     results = os.path.abspath(results)
     os.makedirs(results, exist_ok=True)
-    if kwargs.get("extra") or kwargs.get("dry_run"):
+    options, _ = split_config_args(list(kwargs.get("extra") or ()))
+    if options or kwargs.get("dry_run"):
         if not kwargs.get("dry_run"):
             remove_stamp(results)
         status = _run_snakemake(store, results, kwargs, driven=False)
@@ -248,9 +259,10 @@ def incremental_replay(store, results, **kwargs):
     configfiles = [DEFAULT_CONFIG]
     if kwargs.get("configfile"):
         configfiles.append(os.path.abspath(kwargs["configfile"]))
-    config = load_config(configfiles)
+    _, items = split_config_args(list(kwargs.get("extra") or ()))
+    config = apply_config_items(load_configfiles(configfiles), items)
     config.update(store=os.path.abspath(store), results=results)
-    code, conf = code_digest(), config_digest(configfiles, [])
+    code, conf = code_digest(), config_digest(configfiles, items)
     plan = cached_plan(store, results, config)
     files = store_files(plan.store.root)
     listing = store_listing(store, files)

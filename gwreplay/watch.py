@@ -51,12 +51,11 @@ from .ids import validate_graceid
 from .plan import event_products
 from .run import (
     DEFAULT_CONFIG,
+    apply_config_items,
+    load_configfiles,
     snakemake_command,
     snakemake_environment,
     split_config_args,
-)
-from .run import (
-    load_config as load_configfiles,
 )
 from .store import BURST_SKYMAPS, EVENT_FILES, is_cbc, load_event_json
 from .summary import PRODUCT_RULES, alert_status
@@ -288,14 +287,9 @@ def load_config(configfile=None, extra=()):
     so the watcher times alerts with the ``orchestrator_timeout`` the
     workflow uses.
     """
-    import yaml
-
     conf = load_configfiles([DEFAULT_CONFIG, *([configfile] if configfile else [])])
     _, items = split_config_args(list(extra))
-    for item in items:
-        key, _, value = item.partition("=")
-        conf[key] = yaml.safe_load(value)
-    return conf
+    return apply_config_items(conf, items)
 
 
 #: GPS epoch (1980-01-06) in Unix seconds.
@@ -1075,6 +1069,22 @@ class Watcher:
                     )
         return None
 
+    def bayestar_threads(self):
+        """Snakemake options giving BAYESTAR every core of a local run.
+
+        The workflow's default (``bayestar_threads: 1``) suits batch
+        replays, where several BAYESTAR jobs run side by side; the watcher
+        usually has one event to localise, as soon as possible, so it gives
+        that job all its cores. Threads are no rerun trigger. A profile sets
+        its own (``set-threads``).
+        """
+        options = self.run_options
+        if options.get("profile"):
+            return []
+        cores = str(options.get("cores") or "")
+        threads = int(cores) if cores.isdigit() else (os.cpu_count() or 1)
+        return ["--set-threads", f"bayestar={threads}"]
+
     def _snakemake(self, number, paths, urgent=()):
         """Run Snakemake for ``paths``; honour stop requests meanwhile.
 
@@ -1089,7 +1099,13 @@ class Watcher:
             cores=options.get("cores"),
             profile=options.get("profile"),
             configfile=options.get("configfile"),
-            extra=[*paths, *SNAKEMAKE_OPTIONS, *priority, *options.get("extra", [])],
+            extra=[
+                *paths,
+                *SNAKEMAKE_OPTIONS,
+                *self.bayestar_threads(),
+                *priority,
+                *options.get("extra", []),
+            ],
         )
         logdir = os.path.join(self.results, "logs", "watch")
         os.makedirs(logdir, exist_ok=True)

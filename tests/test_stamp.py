@@ -17,7 +17,7 @@ from conftest import burst_event, write_event, write_gaussian_skymap
 
 from gwreplay import plan as plan_module
 from gwreplay.plan import cached_plan, make_plan, plan_to_json
-from gwreplay.run import DEFAULT_CONFIG, load_config
+from gwreplay.run import DEFAULT_CONFIG, load_configfiles
 from gwreplay.stamp import (
     STAMP,
     SUPEREVENT_OUTPUTS,
@@ -45,7 +45,7 @@ def add_burst(store, graceid, gpstime, ra=120.0):
 
 @pytest.fixture
 def config(tmp_path):
-    conf = load_config([DEFAULT_CONFIG])
+    conf = load_configfiles([DEFAULT_CONFIG])
     conf.update(store=str(tmp_path / "store"), results=str(tmp_path / "results"))
     return conf
 
@@ -219,3 +219,12 @@ def test_a_run_outside_gwreplay_run_drops_the_stamp(tmp_path):
     status, output = gwreplay("run", str(store), "--results", str(results))
     assert status == 0, output
     assert "Nothing to be done" in output and (results / STAMP).exists()
+    # --config entries are part of the configuration the stamp records: a new
+    # one is judged by Snakemake, the same one again by the stamp.
+    config = ["--", "--config", "orchestrator_timeout=15.0"]
+    status, output = gwreplay("run", str(store), "--results", str(results), *config)
+    assert status == 0, output
+    assert "gwreplay: Nothing to be done" not in output
+    status, output = gwreplay("run", str(store), "--results", str(results), *config)
+    assert status == 0, output
+    assert "gwreplay: Nothing to be done" in output
