@@ -2,7 +2,7 @@
 
 Snakemake decides what to rebuild by building the DAG of every target and
 checking each job's outputs against its inputs, code, parameters and
-software: about 1 ms per job, so 45 s for a store of 10^4 superevents in
+software: about 1 ms per job, so 54 s for a store of 10^4 superevents in
 which nothing changed (docs/benchmarks.md). ``gwreplay run`` knows more
 about a replay than Snakemake does: a result depends only on the store's
 files, the configuration and the workflow's code. So, after every run that
@@ -25,9 +25,10 @@ every planned result that is missing. When that list is empty there is
 nothing to do and Snakemake is not started at all.
 
 The stamp is removed before any run it cannot vouch for (a plain
-``snakemake`` run, a ``gwreplay run`` with extra Snakemake options), and is
-only replaced after a run that exited without error, so a killed or failed
-run never leaves a stamp that claims more than was done.
+``snakemake`` run, a ``gwreplay run`` with extra Snakemake options other
+than ``--config`` entries), and is only replaced after a run that exited
+without error, so a killed or failed run never leaves a stamp that claims
+more than was done.
 """
 
 import contextlib
