@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,6 +38,14 @@ BURST_EVENT = {
         "MultiBurst": {"duration": 0.05, "central_freq": 150.0, "snr": 12.0}
     },
 }
+
+
+def gwreplay(*args):
+    """Run the gwreplay CLI as a user would; return (exit status, output)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "gwreplay.cli", *args], capture_output=True, text=True
+    )
+    return proc.returncode, proc.stdout + proc.stderr
 
 
 def burst_event(graceid, gpstime, pipeline="CWB", **changes):

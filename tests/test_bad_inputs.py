@@ -18,13 +18,17 @@ import gzip
 import json
 import os
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import G211117_EVENT, burst_event, write_event, write_gaussian_skymap
+from conftest import (
+    G211117_EVENT,
+    burst_event,
+    gwreplay,
+    write_event,
+    write_gaussian_skymap,
+)
 
 from gwreplay.errors import EventInputError
 from gwreplay.xmlguard import screen_skymap
@@ -454,14 +458,6 @@ def write_absurd_nside_skymap(path):
 
 
 # --- running it ----------------------------------------------------------------
-
-
-def gwreplay(*args):
-    """Run the gwreplay CLI as a user would; return (exit status, output)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "gwreplay.cli", *args], capture_output=True, text=True
-    )
-    return proc.returncode, proc.stdout + proc.stderr
 
 
 def read_csv(path):

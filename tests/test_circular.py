@@ -1,6 +1,5 @@
 """Tests of the GCN Circular draft (gwreplay.circular)."""
 
-import json
 import math
 import re
 import socket
@@ -18,16 +17,9 @@ SIGMA_DEG = 5.0
 
 
 @pytest.fixture
-def cbc_superevent(reference_dir):
-    """MS220722v: a real MDC superevent (the file is GraceDB superevent JSON)."""
-    text = (reference_dir / "notices/MS220722v-1-Preliminary.xml").read_text()
-    return json.loads(text)
-
-
-@pytest.fixture
-def burst_event(reference_dir):
-    text = (reference_dir / "gracedb/event_G000005_burst.json").read_text()
-    return dict(json.loads(text)["object"], search="AllSky")
+def burst_event(gracedb_burst_event):
+    """G000005 (conftest), as an AllSky search."""
+    return dict(gracedb_burst_event, search="AllSky")
 
 
 @pytest.fixture(scope="module")

@@ -534,8 +534,8 @@ def test_server_serves_source_times_as_gracedb_text(gracedb):
 def test_fetched_store_replays_with_gwreplay_run(gracedb, store, tmp_path):
     """Fetch S170810a (the real G211117) and replay it: the alert goes out."""
     import csv
-    import subprocess
-    import sys
+
+    from conftest import gwreplay
 
     policy, _ = quick()
     report = fetch(
@@ -543,22 +543,10 @@ def test_fetched_store_replays_with_gwreplay_run(gracedb, store, tmp_path):
     )
     assert report.problems == []
     results = tmp_path / "results"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "gwreplay.cli",
-            "run",
-            str(store),
-            "--results",
-            str(results),
-            "--cores",
-            "2",
-        ],
-        capture_output=True,
-        text=True,
+    status, output = gwreplay(
+        "run", str(store), "--results", str(results), "--cores", "2"
     )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert status == 0, output
     with open(results / "alerts.csv", newline="") as f:
         (row,) = csv.DictReader(f)
     assert (row["superevent_id"], row["preferred_event"]) == ("S170810a", "G211117")

@@ -9,11 +9,9 @@ only, and the results equal those of a replay from scratch.
 import json
 import os
 import re
-import subprocess
-import sys
 
 import pytest
-from conftest import burst_event, write_event, write_gaussian_skymap
+from conftest import burst_event, gwreplay, write_event, write_gaussian_skymap
 
 from gwreplay import plan as plan_module
 from gwreplay.plan import cached_plan, make_plan, plan_to_json
@@ -134,13 +132,6 @@ def test_outdated_targets(tmp_path, config):
 
 
 # --- the real workflow ---------------------------------------------------------
-
-
-def gwreplay(*args):
-    proc = subprocess.run(
-        [sys.executable, "-m", "gwreplay.cli", *args], capture_output=True, text=True
-    )
-    return proc.returncode, proc.stdout + proc.stderr
 
 
 def superevent_files(results):

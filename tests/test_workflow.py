@@ -9,27 +9,21 @@ rerun without the bad event must find nothing to do.
 import csv
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
-from conftest import BURST_EVENT, G211117_EVENT, write_event, write_gaussian_skymap
+from conftest import (
+    BURST_EVENT,
+    G211117_EVENT,
+    gwreplay,
+    write_event,
+    write_gaussian_skymap,
+)
 
 pytestmark = pytest.mark.slow
 
 BROKEN_EVENT = dict(
     G211117_EVENT, graceid="G000003", gpstime=1186438412.0, created=1186438420.0
 )
-
-
-def gwreplay(*args):
-    """Run the gwreplay CLI as a user would; return (exit status, output)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "gwreplay.cli", *args],
-        capture_output=True,
-        text=True,
-    )
-    return proc.returncode, proc.stdout + proc.stderr
 
 
 @pytest.fixture(scope="module")
