@@ -23,6 +23,7 @@ import os
 from dataclasses import dataclass, field
 
 from .atomic import write_text
+from .provenance import sources_digest, stat_key
 from .store import BURST_SKYMAPS, is_cbc, load_store
 
 log = logging.getLogger(__name__)
@@ -161,27 +162,11 @@ PLAN_CACHE = os.path.join(".gwreplay", "plan.json")
 PLAN_CACHE_VERSION = 1
 
 
-def _source_digest():
-    """SHA-256 of gwreplay's own sources: a new version must re-plan."""
-    digest = hashlib.sha256()
-    package = os.path.dirname(os.path.abspath(__file__))
-    for directory, subdirs, files in os.walk(package):
-        subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
-        for name in sorted(files):
-            if name.endswith(".py"):
-                path = os.path.join(directory, name)
-                digest.update(os.path.relpath(path, package).encode())
-                with open(path, "rb") as f:
-                    digest.update(hashlib.sha256(f.read()).digest())
-    return digest.hexdigest()
-
-
 def _stat_key(path):
     try:
-        info = os.stat(path)
+        return stat_key(os.stat(path))
     except OSError:
         return None
-    return [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
 
 
 def plan_key(store_root, results, config):
@@ -210,6 +195,7 @@ def plan_key(store_root, results, config):
             )
     from .superevents import CONFIG_KEYS
 
+    package = os.path.dirname(os.path.abspath(__file__))
     material = {
         "version": PLAN_CACHE_VERSION,
         "store": store_root,
@@ -218,7 +204,8 @@ def plan_key(store_root, results, config):
             key: config.get(key)
             for key in (*CONFIG_KEYS, "bayestar_disabled_detectors")
         },
-        "sources": _source_digest(),
+        # A new version of gwreplay must re-plan.
+        "sources": sources_digest(os.path.dirname(package), ["gwreplay"], (".py",)),
         "folders": folders,
     }
     encoded = json.dumps(material, sort_keys=True, default=str).encode(

@@ -49,6 +49,24 @@ def config_digest(config):
     return hashlib.sha256(dumps_json(settings).encode("utf-8")).hexdigest(), settings
 
 
+def sources_digest(base, tops, suffixes):
+    """SHA-256 of the files under ``base/<top>`` (or the file ``base/<top>``)
+    whose names end with one of ``suffixes``: their paths and contents."""
+    digest = hashlib.sha256()
+    for top in tops:
+        path = os.path.join(base, top)
+        paths = [path] if os.path.isfile(path) else []
+        for directory, subdirs, files in os.walk(path):
+            subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
+            paths += [os.path.join(directory, name) for name in sorted(files)]
+        for name in paths:
+            if name.endswith(suffixes):
+                digest.update(os.path.relpath(name, base).encode())
+                with open(name, "rb") as f:
+                    digest.update(hashlib.sha256(f.read()).digest())
+    return digest.hexdigest()
+
+
 def _requirement_name(requirement):
     """``'ligo.skymap==2.5.4'`` -> ``'ligo.skymap'``; None for an extra's."""
     if "extra ==" in requirement.replace('"', " ").replace("'", " "):
@@ -100,7 +118,8 @@ def _sha256(path):
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def _cache_key(info):
+def stat_key(info):
+    """What tells a changed file from an unchanged one without reading it."""
     return [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
 
 
@@ -138,7 +157,7 @@ def store_digests(store_root, cache_path=None, *, limit=max_upload_bytes, files=
         if info.st_size > limit:
             record.update(sha256=None, note=f"larger than {limit} bytes; not read")
             continue
-        key = _cache_key(info)
+        key = stat_key(info)
         cached = cache.get(relative)
         if cached and cached[:-1] == key:
             record["sha256"] = cached[-1]

@@ -37,7 +37,7 @@ import json
 import os
 
 from .atomic import write_text
-from .provenance import package_versions, store_files
+from .provenance import package_versions, sources_digest, stat_key, store_files
 
 #: Set to "1" in the environment of the Snakemake that ``gwreplay run``
 #: starts: its hooks then leave provenance and tables to ``gwreplay run``.
@@ -62,21 +62,8 @@ def _digest(obj):
 
 def code_digest():
     """SHA-256 of the workflow's code and of the pinned packages' versions."""
-    digest = hashlib.sha256()
-    for top in CODE_PATHS:
-        path = os.path.join(WORKFLOW_DIR, top)
-        paths = [path] if os.path.isfile(path) else []
-        for directory, subdirs, files in os.walk(path):
-            subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
-            paths += [os.path.join(directory, n) for n in sorted(files)]
-        for name in paths:
-            if not name.endswith(CODE_SUFFIXES):
-                continue
-            digest.update(os.path.relpath(name, WORKFLOW_DIR).encode())
-            with open(name, "rb") as f:
-                digest.update(hashlib.sha256(f.read()).digest())
-    digest.update(_digest(package_versions()).encode())
-    return digest.hexdigest()
+    sources = sources_digest(WORKFLOW_DIR, CODE_PATHS, CODE_SUFFIXES)
+    return _digest([sources, package_versions()])
 
 
 def config_digest(configfiles, config_items):
@@ -101,11 +88,7 @@ def store_listing(store_root, files=None):
         files = store_files(os.path.abspath(store_root))
     for relative, _, info in files:
         folder, _, name = relative.rpartition("/")
-        listing.setdefault(folder, {})[name] = (
-            None
-            if info is None
-            else [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
-        )
+        listing.setdefault(folder, {})[name] = None if info is None else stat_key(info)
     return listing
 
 
