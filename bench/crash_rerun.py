@@ -45,7 +45,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
-from conftest import G211117_EVENT, write_event  # noqa: E402 - the tests' fixtures
+from conftest import G211117_EVENT, burst_event, write_event  # noqa: E402 - the tests' fixtures
 
 REFERENCE = REPO.parent / "shared" / "data" / "reference"
 #: The reference H1 frame file and the GPS second it starts at.
@@ -88,23 +88,6 @@ def write_gaussian_skymap(path, ra_deg, dec_deg, sigma_deg=8.0, nside=32):
         gps_time=1e9,
         gps_creation_time=1e9,
     )
-
-
-def burst_event(graceid, gpstime):
-    """event.json of a significant cWB burst."""
-    return {
-        "graceid": graceid,
-        "pipeline": "CWB",
-        "group": "Burst",
-        "search": "AllSky",
-        "gpstime": gpstime,
-        "far": 1e-10,
-        "instruments": "H1,L1",
-        "created": gpstime + 10.0,
-        "extra_attributes": {
-            "MultiBurst": {"duration": 0.05, "central_freq": 150.0, "snr": 12.0}
-        },
-    }
 
 
 def build_store(store, bursts=4, cbc=False):

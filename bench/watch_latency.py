@@ -46,6 +46,9 @@ import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "tests"))
+import conftest  # noqa: E402 - the tests' event builders
+
 GPS_EPOCH_UNIX = 315964800
 #: First measured burst: 2017-08-10 21:56:34 UTC.
 T_MEASURED = 1186437412.5
@@ -96,22 +99,10 @@ def skymap_bytes(workdir, ra_deg, dec_deg, sigma_deg=5.0, nside=64):
 
 def burst_event(graceid, gpstime, created, far, skymap_delay=1.0):
     """cWB event.json; its sky map is uploaded ``skymap_delay`` s after it."""
-    return {
-        "graceid": graceid,
-        "pipeline": "CWB",
-        "group": "Burst",
-        "search": "AllSky",
-        "gpstime": gpstime,
-        "far": far,
-        "instruments": "H1,L1",
-        "created": created,
-        "extra_attributes": {
-            "MultiBurst": {"duration": 0.05, "central_freq": 150.0, "snr": 12.0}
-        },
-        "uploads": [
-            {"filename": "skyprobcc_cWB.fits", "created": created + skymap_delay}
-        ],
-    }
+    return dict(
+        conftest.burst_event(graceid, gpstime, created=created, far=far),
+        uploads=[{"filename": "skyprobcc_cWB.fits", "created": created + skymap_delay}],
+    )
 
 
 def write_history(store, count, skymap):

@@ -92,9 +92,9 @@ def alert_status(alert):
         return "sent"
     if alert["vetoed"]:
         return "vetoed"
-    if not alert["publishable"]:
-        return "not publishable"
-    return "no sky map" if alert.get("blocked") else "not publishable"
+    if alert["publishable"] and alert.get("blocked"):
+        return "no sky map"
+    return "not publishable"
 
 
 def alert_row(plan, superevent_id):
