@@ -9,6 +9,8 @@ import argparse
 import importlib
 import sys
 
+from .errors import StoreError
+
 COMMANDS = {
     "run": ("gwreplay.run", "replay a store through the Snakemake workflow"),
     "mdc": ("gwreplay.mdc.command", "generate a mock-data challenge store"),
@@ -49,7 +51,11 @@ def main(argv=None):
         argv, extra = argv[:split], argv[split + 1 :]
     args = build_parser().parse_args(argv)
     args.extra = extra
-    return args.main(args)
+    try:
+        return args.main(args)
+    except StoreError as exc:
+        print(f"gwreplay: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -23,5 +23,9 @@ class EventInputError(ReplayError):
         super().__init__(f"{self.event_id}: {self.filename}: {self.reason}")
 
 
+class StoreError(ReplayError, FileNotFoundError):
+    """The store as a whole cannot be read (not a folder of event folders)."""
+
+
 class InvalidIdError(ReplayError, ValueError):
     """An event or superevent ID that is not safe to use as a path component."""

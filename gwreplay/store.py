@@ -16,7 +16,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
-from .errors import EventInputError, InvalidIdError
+from .errors import EventInputError, InvalidIdError, StoreError
 from .ids import validate_graceid, validate_superevent_id
 
 #: Pipelines gwreplay knows how to annotate, by GraceDB group.
@@ -216,7 +216,7 @@ def load_store(root):
     root = os.path.abspath(os.fspath(root))
     events_dir = os.path.join(root, "events")
     if not os.path.isdir(events_dir):
-        raise FileNotFoundError(f"{root}: not an event store (no events/ folder)")
+        raise StoreError(f"{root}: not an event store (no events/ folder)")
     store = Store(root=root)
     for entry in sorted(os.scandir(events_dir), key=lambda e: e.name):
         if not entry.is_dir(follow_symlinks=False):

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import G211117_EVENT, write_event
+from conftest import G211117_EVENT, gwreplay, write_event
 
 from gwreplay.errors import InvalidIdError
 from gwreplay.ids import validate_graceid, validate_superevent_id
@@ -98,3 +98,14 @@ def test_superevent_id_validation(bad):
 @pytest.mark.parametrize("good", ["S190425z", "MS220722v", "TS230101abc", "S170817a"])
 def test_superevent_id_validation_accepts(good):
     assert validate_superevent_id(good) == good
+
+
+def test_gwreplay_run_on_a_folder_that_is_not_a_store(tmp_path):
+    """A wrong store path is one clear line and exit status 2, no traceback."""
+    (tmp_path / "not-a-store").mkdir()
+    status, output = gwreplay(
+        "run", str(tmp_path / "not-a-store"), "--results", str(tmp_path / "r")
+    )
+    assert status == 2
+    assert "not-a-store: not an event store (no events/ folder)" in output
+    assert "Traceback" not in output
