@@ -1,0 +1,64 @@
+"""What to fetch for an event: its uploads and when each reached GraceDB."""
+
+from ..errors import EventInputError
+from ..store import EVENT_FILES, is_cbc, normalise_time
+
+#: Optional uploads each pipeline (lower case) makes, beyond those its log lists.
+PIPELINE_UPLOADS = {
+    "gstlal": ("psd.xml.gz", "ranking_data.xml.gz"),
+    "pycbc": ("psd.xml.gz",),
+    "mbtaonline": ("psd.xml.gz",),
+    "mbta": ("psd.xml.gz",),
+    "spiir": ("psd.xml.gz",),
+    "cwb": ("skyprobcc_cWB.fits",),
+    "olib": ("LIB.fits.gz",),
+}
+
+
+def upload_times(graceid, log_entries):
+    """When each replay-relevant upload reached GraceDB, from the event's log.
+
+    Every file upload is a log entry with ``filename``, ``file_version`` and
+    ``created`` (GraceDB's "YYYY-MM-DD HH:MM:SS UTC"). ``GET files/<name>``
+    serves the newest version, so the time kept is that of the entry with the
+    highest version. Returns ``{filename: GPS seconds}`` for names in
+    :data:`gwreplay.store.EVENT_FILES` only.
+    """
+    newest = {}
+    for entry in log_entries:
+        if not isinstance(entry, dict) or entry.get("filename") not in EVENT_FILES:
+            continue
+        version = entry.get("file_version")
+        version = version if isinstance(version, int) else -1
+        try:
+            created = normalise_time(entry["created"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EventInputError(
+                graceid,
+                "log",
+                f"log entry for {entry['filename']} has no usable time: {exc}",
+            ) from exc
+        key = (version, created)
+        if entry["filename"] not in newest or key > newest[entry["filename"]][0]:
+            newest[entry["filename"]] = (key, created)
+    return {name: created for name, (_, created) in newest.items()}
+
+
+def required_uploads(event):
+    """Uploads without which the event cannot be replayed: coinc.xml for CBC."""
+    return ("coinc.xml",) if is_cbc(_group_pipeline(event)) else ()
+
+
+def wanted_uploads(event, logged_names):
+    """Uploads to try, in store order: required, the pipeline's usual, logged."""
+    pipeline = str(event.get("pipeline", "")).lower()
+    names = set(required_uploads(event)) | set(logged_names)
+    names |= set(PIPELINE_UPLOADS.get(pipeline, ()))
+    if not is_cbc(_group_pipeline(event)):
+        names.discard("psd.xml.gz")
+        names.discard("ranking_data.xml.gz")
+    return [name for name in EVENT_FILES if name in names]
+
+
+def _group_pipeline(event):
+    return {"group": event.get("group"), "pipeline": event.get("pipeline")}
