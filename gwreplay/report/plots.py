@@ -11,7 +11,7 @@ report data give the same PNG bytes.
 
 import math
 
-from .atomic import atomic_path
+from ..atomic import atomic_path
 
 #: Resolution of the report figures, dots per inch.
 report_plot_dpi = 100

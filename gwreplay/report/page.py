@@ -1,0 +1,173 @@
+"""The report's HTML page, ``RESULTS/report/index.html``.
+
+Relative links only and no date or version, so the page is byte-for-byte
+reproducible and opens offline.
+"""
+
+import html
+
+# ---------------------------------------------------------------------------
+# HTML page
+# ---------------------------------------------------------------------------
+
+#: What each table holds, shown on the page next to its link.
+TABLE_CAPTIONS = {
+    "superevents.tsv": "one row per superevent: outcome, latency, 50%/90% areas",
+    "injections.tsv": "one row per injection: ligo-skymap-stats columns",
+    "outcomes.tsv": "one row per truth source: expected vs got",
+    "dq_confusion.csv": "DQ outcome, expected (rows) vs got (columns)",
+    "inj_confusion.csv": "INJ label, expected (rows) vs got (columns)",
+    "classification.tsv": "p_astro and source classification per superevent",
+    "classification_by_class.csv": "mean and median per true class",
+    "summary.json": "the figures of this page, machine-readable",
+}
+#: Tables with at most this many rows are also shown on the page.
+INLINE_MAX_ROWS = 50
+#: Columns of superevents.tsv shown on the page.
+INLINE_SUPEREVENT_COLUMNS = (
+    "superevent_id",
+    "preferred_event",
+    "truth_class",
+    "dq",
+    "labels",
+    "status",
+    "latency",
+    "area(90)",
+)
+#: Wording of the outcome counts of summary.json on the page.
+OUTCOME_WORDS = {
+    "superevent": "superevent formed (or not) as expected",
+    "dq": "DQ outcome as expected",
+    "vetoed": "vetoed as expected",
+    "inj": "INJ label as expected",
+    "preferred": "preferred event at the orchestrator timeout as expected",
+    "final_preferred": "final preferred event as expected",
+}
+
+
+def _html_table(frame, index=False):
+    return frame.to_html(index=index, na_rep="", float_format=lambda x: f"{x:.4g}")
+
+
+def _summary_items(summary):
+    """The summary.json figures as sentences."""
+    items = [f"superevents: {summary['superevents']}"]
+    items += [f"{status}: {n}" for status, n in summary["status"].items()]
+    injections = summary["injections"]
+    if injections["total"]:
+        items.append(
+            f"injections: {injections['total']}, matched to a superevent: "
+            f"{injections['with_superevent']}, "
+            f"with a sky map: {injections['with_skymap']}"
+        )
+    ks = summary["ks_searched_prob"]
+    if ks["pvalue"] is not None:
+        items.append(
+            f"KS test of searched probability against U(0,1): n = {ks['n']}, "
+            f"D = {ks['statistic']:.3f}, p = {ks['pvalue']:.3g}"
+        )
+    latency = summary["latency"]
+    if latency["n"]:
+        items.append(
+            f"alert latency (notice_time - t_0): median {latency['median']:.1f} s, "
+            f"max {latency['max']:.1f} s over {latency['n']} notices"
+        )
+    outcomes = summary.get("outcomes", {})
+    for key, words in OUTCOME_WORDS.items():
+        if key in outcomes:
+            counts = outcomes[key]
+            items.append(f"{words}: {counts['correct']} / {counts['n']}")
+    return items
+
+
+def _frame(report, name):
+    import pandas as pd
+
+    if name in report.frames:
+        return report.frames[name]
+    if name in report.tables:
+        rows, columns = report.tables[name]
+        return pd.DataFrame(rows, columns=columns)
+    return None
+
+
+def _inline_sections(report):
+    """(heading, html) of the tables shown on the page."""
+    sections = []
+    superevents = _frame(report, "superevents.tsv")
+    if superevents is not None and 0 < len(superevents) <= INLINE_MAX_ROWS:
+        sections.append(
+            ("Superevents", _html_table(superevents[list(INLINE_SUPEREVENT_COLUMNS)]))
+        )
+    for name in ("dq_confusion.csv", "inj_confusion.csv"):
+        frame = _frame(report, name)
+        if frame is not None:
+            sections.append((TABLE_CAPTIONS[name], _html_table(frame, index=True)))
+    outcomes = _frame(report, "outcomes.tsv")
+    if outcomes is not None and len(outcomes):
+        checks = [c for c in outcomes.columns if c.endswith("_correct")]
+        wrong = outcomes[~outcomes[checks].all(axis=1)]
+        if len(wrong) == 0:
+            body = "<p>Every outcome agrees with truth.json.</p>"
+        elif len(wrong) <= INLINE_MAX_ROWS:
+            body = _html_table(wrong)
+        else:
+            body = f"<p>{len(wrong)} truth sources: see outcomes.tsv.</p>"
+        sections.append(("Outcomes that differ from truth.json", body))
+    by_class = _frame(report, "classification_by_class.csv")
+    if by_class is not None and len(by_class):
+        pivot = by_class.pivot(
+            index="quantity", columns="truth_class", values=["mean", "median"]
+        )
+        pivot = pivot.swaplevel(axis=1).sort_index(axis=1)
+        sections.append(
+            (
+                "p_astro and source classification per true class",
+                _html_table(pivot, True),
+            )
+        )
+    return sections
+
+
+def render_html(report, figures):
+    """The page: summary, figures, linked tables, small tables inline, skips.
+
+    Everything is relative links to files beside it; no date or version is
+    written, so the page is byte-for-byte reproducible.
+    """
+    esc = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>gwreplay report</title>",
+        "<style>body{font-family:sans-serif;max-width:72em;margin:auto}"
+        "table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px}"
+        "img{max-width:100%}</style>",
+        "</head><body>",
+        "<h1>gwreplay report</h1>",
+        "<h2>Summary</h2><ul>",
+    ]
+    parts += [f"<li>{esc(item)}</li>" for item in _summary_items(report.summary)]
+    parts.append("</ul>")
+    if figures:
+        parts.append("<h2>Figures</h2>")
+        for name, caption in figures.items():
+            parts.append(
+                f'<figure><a href="{esc(name)}"><img src="{esc(name)}" '
+                f'alt="{esc(caption)}"></a><figcaption>{esc(caption)}</figcaption>'
+                "</figure>"
+            )
+    names = sorted(list(report.tables) + list(report.frames)) + ["summary.json"]
+    parts.append("<h2>Tables</h2><ul>")
+    for name in names:
+        caption = TABLE_CAPTIONS.get(name, "")
+        parts.append(f'<li><a href="{esc(name)}">{esc(name)}</a>: {esc(caption)}</li>')
+    parts.append("</ul>")
+    for heading, body in _inline_sections(report):
+        parts += [f"<h3>{esc(heading)}</h3>", body]
+    if report.skipped:
+        parts.append("<h2>Skipped</h2><ul>")
+        parts += [f"<li>{esc(item)}</li>" for item in report.skipped]
+        parts.append("</ul>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
