@@ -29,7 +29,7 @@ from .voevent import (
     gps_to_isot,
     gps_to_isot_seconds,
     gracedb_host,
-    is_cbc,
+    has_coinc_inspiral,
     require,
     superevent_file_url,
     superevent_page_url,
@@ -250,7 +250,7 @@ def build_gwalert(
         duration, central_frequency = burst_duration_and_frequency(
             preferred_event, event_id
         )
-    if is_cbc(preferred_event) or group == "CBC":
+    if has_coinc_inspiral(preferred_event) or group == "CBC":
         properties = _numbers(
             source_classification, event_id, "source_classification.json"
         )

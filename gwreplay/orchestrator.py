@@ -19,29 +19,11 @@ from .atomic import write_json
 from .circular import write_circular
 from .errors import EventInputError
 from .gwalert import write_gwalert
+from .products import ALERT_COPIES, CIRCULAR, is_cbc_event, notice_names, plot_name
 from .skymap_plot import copy_skymap, plot_skymap
-from .store import is_cbc
 from .superevents import should_publish
 from .voevent import write_voevent
 from .xmlguard import screen_skymap
-
-#: Names of everything this step may write beside alert.json.
-ALERT_PRODUCTS = (
-    "bayestar.fits.gz",
-    "bayestar.png",
-    "skyprobcc_cWB.fits",
-    "skyprobcc_cWB.png",
-    "LIB.fits.gz",
-    "LIB.png",
-    "source_classification.json",
-    "p_astro.json",
-    "circular.txt",
-)
-
-
-def plot_name(skymap_name):
-    """``bayestar.fits.gz`` -> ``bayestar.png``, as gwcelery names its plots."""
-    return skymap_name.split(".fits")[0] + ".png"
 
 
 def annotation_ready_time(event, replay_bayestar_seconds):
@@ -54,7 +36,7 @@ def annotation_ready_time(event, replay_bayestar_seconds):
     uploads = event["upload_times"]
     if not uploads:
         return event["created"]
-    if is_cbc(event):
+    if is_cbc_event(event):
         return max(uploads.values()) + replay_bayestar_seconds
     return max(uploads.values())
 
@@ -84,10 +66,7 @@ def _load_json(event_id, path):
 
 def _remove_stale_products(out_dir, superevent_id):
     """A superevent that is now vetoed must not keep an alert from an earlier run."""
-    names = list(ALERT_PRODUCTS) + [
-        f"{superevent_id}-1-Preliminary.xml",
-        f"{superevent_id}-1-Preliminary.json",
-    ]
+    names = [*ALERT_COPIES, *notice_names(superevent_id)]
     for name in names:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(out_dir, name))
@@ -178,7 +157,7 @@ def preliminary_alert(
         p_astro=probabilities,
         notice_time=when,
     )
-    xml_name = f"{sid}-1-Preliminary.xml"
+    xml_name, json_name = notice_names(sid)
     files[xml_name] = os.path.join(out_dir, xml_name)
     write_voevent(
         files[xml_name],
@@ -187,13 +166,12 @@ def preliminary_alert(
         gracedb_host=gracedb_host,
         **common,
     )
-    json_name = f"{sid}-1-Preliminary.json"
     files[json_name] = os.path.join(out_dir, json_name)
     write_gwalert(files[json_name], gracedb_host=gracedb_host, **common)
 
     known = events_known_at(events, when)
     known[preferred_event["graceid"]] = preferred_event
-    circular = os.path.join(out_dir, "circular.txt")
+    circular = os.path.join(out_dir, CIRCULAR)
     write_circular(
         circular,
         dict(superevent, gw_events=sorted(known)),
@@ -203,7 +181,7 @@ def preliminary_alert(
         events=known,
         gracedb_host=gracedb_host,
     )
-    files["circular.txt"] = circular
+    files[CIRCULAR] = circular
 
     record.update(
         notice=os.path.join("superevents", sid, xml_name),

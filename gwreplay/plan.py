@@ -2,17 +2,10 @@
 
 The plan is computed once, when Snakemake parses the workflow, from the
 event store alone (the small ``event.json`` files and which uploads exist),
-so the DAG is known without opening any coinc or frame file:
-
-* every CBC event with a coinc.xml gets ``bayestar.fits.gz`` and
-  ``source_classification.json`` (gwcelery's ``handle_cbc_event`` on the
-  ``psd.xml.gz`` upload, or coinc.xml when PSDs are embedded in it);
-* every gstlal event that also has ``ranking_data.xml.gz`` gets
-  ``p_astro_gstlal.json``;
-* burst events get nothing: they upload their own sky maps;
-* every superevent (from the store, or formed by the superevent manager)
-  gets ``superevent.json``, ``dq.json`` and ``alert.json`` (one job) plus,
-  when not vetoed, the preliminary notice files.
+so the DAG is known without opening any coinc or frame file. Which event
+gets which result is the products table's (:mod:`gwreplay.products`); every
+superevent (from the store, or formed by the superevent manager) gets the
+outputs of one ``superevent`` job plus, when not vetoed, the notice files.
 """
 
 import contextlib
@@ -22,9 +15,10 @@ import logging
 import os
 from dataclasses import dataclass, field
 
+from . import products
 from .atomic import write_text
 from .provenance import sources_digest, stat_key
-from .store import BURST_SKYMAPS, is_cbc, load_store
+from .store import load_store
 
 log = logging.getLogger(__name__)
 
@@ -59,32 +53,26 @@ class Plan:
             for product in products
         ]
         paths += [
-            self.superevent_result(sid, "alert.json")
+            self.superevent_result(sid, products.SUPEREVENT_OUTPUTS[-1])
             for sid in sorted(self.superevents)
         ]
         return paths
 
 
 def event_products(event, disabled_detectors=()):
-    """The result files one event gets, following ``handle_cbc_event``."""
-    if not is_cbc(event) or "coinc.xml" not in event["files"]:
-        return []
-    products = []
-    instruments = {
-        ifo.strip() for ifo in event["instruments"].split(",") if ifo.strip()
-    }
-    if instruments and not instruments - set(disabled_detectors):
+    """The result files one event gets (:func:`gwreplay.products.event_products`),
+    with a warning when BAYESTAR must skip it, as gwcelery logs it."""
+    if (
+        products.is_cbc_event(event)
+        and "coinc.xml" in event["files"]
+        and products.all_detectors_disabled(event, disabled_detectors)
+    ):
         log.warning(
             "%s: all detectors (%s) are disabled; no BAYESTAR sky map",
             event["graceid"],
             event["instruments"],
         )
-    else:
-        products.append("bayestar.fits.gz")
-    products.append("source_classification.json")
-    if event["pipeline"] == "gstlal" and "ranking_data.xml.gz" in event["files"]:
-        products.append("p_astro_gstlal.json")
-    return products
+    return products.event_products(event, disabled_detectors)
 
 
 def missing_source(event):
@@ -94,16 +82,41 @@ def missing_source(event):
     the event gets no annotation and, when preferred, its superevent no
     alert: the replay lists it instead of aborting on a missing input.
     """
-    needed = "coinc.xml" if is_cbc(event) else BURST_SKYMAPS[event["pipeline"]]
+    needed = products.alert_source_upload(event)
     return None if needed in event["files"] else needed
 
 
 def preferred_skymap(plan, graceid):
     """Path of the sky map that the superevent's alert copies from ``graceid``."""
-    event = plan.store.events[graceid]
-    if is_cbc(event):
-        return plan.event_result(graceid, "bayestar.fits.gz")
-    return plan.store.event_file(graceid, BURST_SKYMAPS[event["pipeline"]])
+    where, name = products.skymap_source(plan.store.events[graceid])
+    if where == "result":
+        return plan.event_result(graceid, name)
+    return plan.store.event_file(graceid, name)
+
+
+def alert_inputs(plan, superevent_id):
+    """The superevent job's inputs: the G-events' event.json and the
+    preferred event's sky map and annotations.
+
+    A superevent whose preferred event lacks its coinc.xml or sky map
+    (``plan.blocked_alerts``) gets no sky-map input: its job records why no
+    alert was made instead of failing on a file that will never come.
+    """
+    superevent = plan.superevents[superevent_id]
+    graceid = superevent["preferred_event"]
+    inputs = {
+        "event_json": plan.store.event_file(graceid, "event.json"),
+        "events": [
+            plan.store.event_file(g, "event.json") for g in superevent["gw_events"]
+        ],
+    }
+    if superevent_id in plan.blocked_alerts:
+        return inputs
+    inputs["skymap"] = preferred_skymap(plan, graceid)
+    annotations = products.alert_annotations(plan.event_products.get(graceid, []))
+    for key, name in annotations.items():
+        inputs[key] = plan.event_result(graceid, name)
+    return inputs
 
 
 def make_plan(store_root, results, config):
@@ -114,13 +127,13 @@ def make_plan(store_root, results, config):
     plan = Plan(store=store, results=os.path.abspath(results))
     disabled = config.get("bayestar_disabled_detectors", [])
     for graceid, event in store.events.items():
-        if is_cbc(event) and missing_source(event):
+        if products.is_cbc_event(event) and missing_source(event):
             plan.skipped.append(
                 (graceid, "coinc.xml", "file is missing: no annotations")
             )
-        products = event_products(event, disabled)
-        if products:
-            plan.event_products[graceid] = products
+        names = event_products(event, disabled)
+        if names:
+            plan.event_products[graceid] = names
     if store.superevents:
         superevents = store.superevents.values()
     else:
@@ -140,7 +153,7 @@ def make_plan(store_root, results, config):
             plan.blocked_alerts[sid] = (
                 f"{preferred['graceid']}: {lacking}: file is missing"
             )
-            if not is_cbc(preferred):
+            if not products.is_cbc_event(preferred):
                 plan.skipped.append(
                     (
                         preferred["graceid"],

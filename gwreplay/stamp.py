@@ -37,6 +37,7 @@ import json
 import os
 
 from .atomic import write_text
+from .products import SUPEREVENT_OUTPUTS
 from .provenance import package_versions, sources_digest, stat_key, store_files
 
 #: Set to "1" in the environment of the Snakemake that ``gwreplay run``
@@ -50,9 +51,6 @@ WORKFLOW_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: What the results depend on besides the store and the configuration.
 CODE_PATHS = ("Snakefile", "rules", "scripts", "schemas", "gwreplay")
 CODE_SUFFIXES = (".smk", ".py", ".yaml", "Snakefile")
-#: The outputs of a superevent's job (rules/superevent.smk); the last is its
-#: target.
-SUPEREVENT_OUTPUTS = ("superevent.json", "dq.json", "alert.json")
 
 
 def _digest(obj):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from .errors import EventInputError, InvalidIdError, StoreError
 from .ids import validate_graceid, validate_superevent_id
+from .products import BURST_SKYMAPS, EVENT_UPLOADS, is_cbc_event  # noqa: F401
 
 #: Pipelines gwreplay knows how to annotate, by GraceDB group.
 KNOWN_PIPELINES = {
@@ -25,8 +26,6 @@ KNOWN_PIPELINES = {
     "Burst": {"CWB", "oLIB"},
     "Test": {"gstlal", "pycbc", "MBTAOnline", "spiir", "CWB", "oLIB"},
 }
-#: Sky map each burst pipeline uploads itself, by pipeline.
-BURST_SKYMAPS = {"CWB": "skyprobcc_cWB.fits", "oLIB": "LIB.fits.gz"}
 
 REQUIRED_KEYS = {
     "graceid": str,
@@ -38,13 +37,8 @@ REQUIRED_KEYS = {
     "created": (int, float, str),
 }
 
-EVENT_FILES = (
-    "coinc.xml",
-    "psd.xml.gz",
-    "ranking_data.xml.gz",
-    "skyprobcc_cWB.fits",
-    "LIB.fits.gz",
-)
+#: The uploads the loader lists per event (the products table owns them).
+EVENT_FILES = EVENT_UPLOADS
 
 
 def iso_to_gps(text):
@@ -241,8 +235,6 @@ def load_event_json(path):
     )
 
 
-def is_cbc(event):
-    """CBC events get BAYESTAR, a source classification and maybe p_astro."""
-    return event["group"] == "CBC" or (
-        event["group"] == "Test" and event["pipeline"] not in BURST_SKYMAPS
-    )
+#: Kept for the modules that still import it from here; the products table
+#: (:func:`gwreplay.products.is_cbc_event`) is its home.
+is_cbc = is_cbc_event

@@ -21,6 +21,7 @@ import json
 import os
 
 from .atomic import write_text
+from .products import PRODUCT_RULES, SUPEREVENT_OUTPUTS, SUPEREVENT_STAGES
 
 ALERT_COLUMNS = (
     "superevent_id",
@@ -43,15 +44,8 @@ ALERT_COLUMNS = (
     "status",
 )
 FAILURE_COLUMNS = ("stage", "id", "file", "reason")
-#: The steps of the ``superevent`` job (rules/superevent.smk), as its failure
-#: records name them (gwreplay.smk.stage).
-SUPEREVENT_STAGES = ("superevent", "check_vectors", "preliminary_alert")
-#: The rule that makes each per-event result (rules/cbc_event.smk).
-PRODUCT_RULES = {
-    "bayestar.fits.gz": "bayestar",
-    "source_classification.json": "source_classification",
-    "p_astro_gstlal.json": "p_astro_gstlal",
-}
+#: The superevent job's last output: its record of the decision.
+ALERT = SUPEREVENT_OUTPUTS[-1]
 
 
 def printable(text):
@@ -101,7 +95,7 @@ def alert_row(plan, superevent_id):
     """One alerts.csv row: the superevent, its preferred event and the outcome."""
     superevent = plan.superevents[superevent_id]
     preferred = plan.store.events.get(superevent["preferred_event"], {})
-    alert = _read_json(plan.superevent_result(superevent_id, "alert.json"))
+    alert = _read_json(plan.superevent_result(superevent_id, ALERT))
     row = {
         "superevent_id": superevent_id,
         "category": superevent["category"],
@@ -168,11 +162,11 @@ def unrecorded_failures(plan, recorded):
                 rows.append(_unrecorded(rule, graceid, product))
     for sid, superevent in sorted(plan.superevents.items()):
         if (
-            not os.path.exists(plan.superevent_result(sid, "alert.json"))
+            not os.path.exists(plan.superevent_result(sid, ALERT))
             and not recorded.intersection((stage, sid) for stage in SUPEREVENT_STAGES)
             and superevent["preferred_event"] not in missing_results
         ):
-            rows.append(_unrecorded("superevent", sid, "alert.json"))
+            rows.append(_unrecorded("superevent", sid, ALERT))
     return rows
 
 

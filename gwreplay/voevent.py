@@ -150,7 +150,7 @@ def probability(value, key, event_id, filename):
     return number
 
 
-def is_cbc(event):
+def has_coinc_inspiral(event):
     """True for a compact-binary candidate (GraceDB's CoincInspiralEvent)."""
     return event.get("group") == "CBC" or "CoincInspiral" in (
         event.get("extra_attributes") or {}
@@ -399,7 +399,7 @@ def _classification_groups(event, source_classification, p_astro, event_id):
     GraceDB appends both groups to every non-retraction notice and fills them
     only for CoincInspiral events, so a burst notice has them empty.
     """
-    if is_cbc(event):
+    if has_coinc_inspiral(event):
         classification = _probability_params(
             p_astro, CLASSIFICATION_PARAMS, event_id, "p_astro.json"
         )

@@ -3,7 +3,7 @@
 
 rule bayestar:
     input:
-        unpack(bayestar_inputs),
+        unpack(event_inputs("bayestar.fits.gz")),
     output:
         f"{RESULTS}/events/{{graceid}}/bayestar.fits.gz",
     log:
@@ -28,7 +28,7 @@ rule bayestar:
 
 rule source_classification:
     input:
-        coinc=store_file("{graceid}", "coinc.xml"),
+        unpack(event_inputs("source_classification.json")),
     output:
         f"{RESULTS}/events/{{graceid}}/source_classification.json",
     log:
@@ -51,8 +51,7 @@ rule source_classification:
 
 rule p_astro_gstlal:
     input:
-        coinc=store_file("{graceid}", "coinc.xml"),
-        ranking_data=store_file("{graceid}", "ranking_data.xml.gz"),
+        unpack(event_inputs("p_astro_gstlal.json")),
     output:
         f"{RESULTS}/events/{{graceid}}/p_astro_gstlal.json",
     log:

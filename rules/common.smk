@@ -3,7 +3,8 @@ import os
 from snakemake.utils import validate
 
 from gwreplay.ids import GRACEID_PATTERN, SUPEREVENT_ID_PATTERN
-from gwreplay.plan import cached_plan, preferred_skymap
+from gwreplay.plan import alert_inputs, cached_plan
+from gwreplay.products import product_uploads
 from gwreplay.stamp import DRIVER_VARIABLE, remove_stamp
 from gwreplay.summary import write_summaries
 
@@ -24,48 +25,23 @@ def store_file(graceid, filename):
     return PLAN.store.event_file(graceid, filename)
 
 
-def bayestar_inputs(wildcards):
-    """coinc.xml, and psd.xml.gz unless the pipeline embedded the PSDs."""
-    inputs = {"coinc": store_file(wildcards.graceid, "coinc.xml")}
-    if "psd.xml.gz" in PLAN.store.events[wildcards.graceid]["files"]:
-        inputs["psd"] = store_file(wildcards.graceid, "psd.xml.gz")
+def event_inputs(product):
+    """Input function of the rule that makes ``product``: its uploads, as
+    the products table lists them for the event's files."""
+
+    def inputs(wildcards):
+        event = PLAN.store.events[wildcards.graceid]
+        names = product_uploads(product, event["files"])
+        return {
+            name.split(".")[0]: store_file(wildcards.graceid, name) for name in names
+        }
+
     return inputs
-
-
-def superevent_event_jsons(wildcards):
-    """The event.json of every G-event of the superevent."""
-    superevent = PLAN.superevents[wildcards.superevent_id]
-    return [store_file(graceid, "event.json") for graceid in superevent["gw_events"]]
-
-
-def preferred_event_id(wildcards):
-    """The preferred event at orchestrator_timeout: the one the alert speaks for."""
-    return PLAN.superevents[wildcards.superevent_id]["preferred_event"]
 
 
 def superevent_inputs(wildcards):
-    """The G-events' event.json and the preferred event's annotations.
-
-    A superevent whose preferred event lacks its coinc.xml or sky map
-    (``PLAN.blocked_alerts``) gets no sky-map input: its job records why no
-    alert was made instead of failing on a file that will never come.
-    """
-    graceid = preferred_event_id(wildcards)
-    inputs = {
-        "event_json": store_file(graceid, "event.json"),
-        "events": superevent_event_jsons(wildcards),
-    }
-    if wildcards.superevent_id in PLAN.blocked_alerts:
-        return inputs
-    inputs["skymap"] = preferred_skymap(PLAN, graceid)
-    products = PLAN.event_products.get(graceid, [])
-    if "source_classification.json" in products:
-        inputs["source_classification"] = PLAN.event_result(
-            graceid, "source_classification.json"
-        )
-    if "p_astro_gstlal.json" in products:
-        inputs["p_astro"] = PLAN.event_result(graceid, "p_astro_gstlal.json")
-    return inputs
+    """The G-events' event.json and the preferred event's annotations."""
+    return alert_inputs(PLAN, wildcards.superevent_id)
 
 
 def write_run_summary(final=False):
