@@ -461,22 +461,29 @@ def test_html_links_every_image_and_table_and_is_reproducible(mdc_tree):
     results, store = mdc_tree
     report_dir = Path(report.write_report(results, store=store))
     page = (report_dir / "index.html").read_text()
-    pngs = sorted(p.name for p in report_dir.glob("*.png"))
+    pngs = sorted(p.name for p in (report_dir / "figures").glob("*.png"))
     assert pngs == ["area90_cdf.png", "latency.png", "pp_plot.png"]
     images = set(re.findall(r'<img src="([^"]+)"', page))
-    assert images == set(pngs)
+    assert {f"figures/{png}" for png in pngs} <= images
     links = set(re.findall(r'<a href="([^"]+)"', page))
     tables = {
         p.name for p in report_dir.iterdir() if p.suffix in {".tsv", ".csv", ".json"}
     }
     assert tables <= links
     for png in pngs:  # real PNGs, without the matplotlib version stamp
-        data = (report_dir / png).read_bytes()
+        data = (report_dir / "figures" / png).read_bytes()
         assert data.startswith(b"\x89PNG") and b"Software" not in data
-    first = {p.name: p.read_bytes() for p in report_dir.iterdir()}
+
+    def snapshot():
+        return {
+            str(p.relative_to(report_dir)): p.read_bytes()
+            for p in report_dir.rglob("*")
+            if p.is_file()
+        }
+
+    first = snapshot()
     report.write_report(results, store=store)
-    second = {p.name: p.read_bytes() for p in report_dir.iterdir()}
-    assert first == second
+    assert snapshot() == first
 
 
 def test_report_without_store_says_what_it_skipped(mdc_tree):
@@ -490,7 +497,8 @@ def test_report_without_store_says_what_it_skipped(mdc_tree):
         "index.html",
     } <= names
     assert "injections.tsv" not in names and "dq_confusion.csv" not in names
-    assert "latency.png" in names and "area90_cdf.png" in names
+    figures = {p.name for p in (report_dir / "figures").iterdir()}
+    assert figures == {"latency.png", "area90_cdf.png"}
     summary = json.loads((report_dir / "summary.json").read_text())
     assert not summary["truth"]
     assert any("truth" in item for item in summary["skipped"])
@@ -516,12 +524,19 @@ def test_match_by_time_when_truth_names_no_events(tmp_path):
 
 
 def test_cli_report(mdc_tree, capsys):
+    """The page's path is the only line on stdout; errors go to stderr."""
     from gwreplay import cli
 
     results, store = mdc_tree
-    assert cli.main(["report", str(results), "--store", str(store)]) == 0
-    assert str(results / "report" / "index.html") in capsys.readouterr().out
+    assert cli.main(["report", str(results), "--store", str(store), "--quiet"]) == 0
+    out = capsys.readouterr()
+    assert out.out == f"{results / 'report' / 'index.html'}\n"
     assert cli.main(["report", str(results / "missing")]) == 1
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert "missing: no such results folder" in out.err
+    assert cli.main(["report", str(results), "--store", str(store / "nope")]) == 1
+    assert "no such store" in capsys.readouterr().err
 
 
 def test_malformed_file_is_reported_not_fatal(mdc_tree):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from ..atomic import write_json, write_text
 from . import plots
+from .files import superevent_files
 from .load import (
     DQ_OUTCOMES,
     NO_SUPEREVENT,
@@ -22,7 +23,7 @@ from .load import (
 )
 from .match import injection_sources, match_source
 from .page import render_html
-from .stats import ks_uniform, skymap_statistics
+from .stats import ks_uniform, map_statistics
 from .tables import (
     _columns,
     _tsv,
@@ -50,17 +51,21 @@ def _count(rows, key):
     return {"n": len(values), "correct": sum(1 for v in values if v)}
 
 
-def _superevent_skymaps(tree, skymap_errors):
-    """{sid: {"path", "stats"}} for every superevent whose alert map is found."""
+def _superevent_skymaps(tree, skymap_errors, *, jobs=1, quiet=False):
+    """{sid: {"path", "stats"}} for every superevent whose alert map is found.
+
+    Areas only (no true position), through :func:`map_statistics`.
+    """
+    found = [(sid, tree.skymap(se)) for sid, se in sorted(tree.superevents.items())]
+    found = [(sid, path) for sid, path in found if path is not None]
+    tasks = [(path, None, None, None) for _, path in found]
+    results = map_statistics(tasks, jobs=jobs, quiet=quiet, desc="sky maps")
     cache = {}
-    for sid, se in sorted(tree.superevents.items()):
-        path = tree.skymap(se)
-        if path is None:
-            continue
-        try:
-            cache[sid] = {"path": path, "stats": skymap_statistics(path)}
-        except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
-            skymap_errors.append(f"{sid}: {path}: {exc}")
+    for (sid, path), (stats, error) in zip(found, results, strict=True):
+        if error is None:
+            cache[sid] = {"path": path, "stats": stats}
+        else:
+            skymap_errors.append(f"{sid}: {path}: {error}")
     return cache
 
 
@@ -72,96 +77,163 @@ class Report:
     frames: dict = field(default_factory=dict)  # file name -> DataFrame
     summary: dict = field(default_factory=dict)
     skipped: list = field(default_factory=list)
-    plot_data: dict = field(default_factory=dict)  # what report_plots draws
+    plot_data: dict = field(default_factory=dict)  # what plots.write_figures draws
+    #: (superevents.tsv row, files.SupereventFiles) per superevent, for the page.
+    superevents: list = field(default_factory=list)
 
 
-def build_report(results, store=None):
-    """Compute every table and the summary of the report (nothing written)."""
-    tree = load_results(results, store)
-    report = Report()
-    truth, injections = load_mdc(tree.store, report.skipped)
+def _truth_by_superevent(tree, truth):
+    """{sid: the first truth source matched to it}."""
     truth_by_sid = {}
     for source in truth or ():
         se = match_source(source, tree.superevents)
         if se is not None:
             truth_by_sid.setdefault(se.superevent_id, source)
+    return truth_by_sid
 
-    skymap_errors = []
-    cache = _superevent_skymaps(tree, skymap_errors)
-    superevents = superevent_table(tree, truth_by_sid, cache)
-    report.tables["superevents.tsv"] = (
-        superevents,
-        _columns(superevents, ["superevent_id"]),
-    )
 
-    sources = injection_sources(truth, injections, report.skipped)
-    injection_rows = injection_table(tree, sources, skymap_errors) if sources else []
-    if sources:
-        report.tables["injections.tsv"] = (injection_rows, _columns(injection_rows, []))
-    elif injections is None:
-        report.skipped.append(
-            "no injections: searched areas, P-P plot and KS test skipped"
-        )
-
-    searched = [
-        r["searched_prob"] for r in injection_rows if r["searched_prob"] is not None
-    ]
-    ks_statistic, ks_pvalue = ks_uniform(searched)
-
-    outcome_rows = outcome_table(tree, truth) if truth is not None else []
-    if truth is not None:
-        report.tables["outcomes.tsv"] = (outcome_rows, _columns(outcome_rows, []))
-        report.frames["dq_confusion.csv"] = confusion_table(
-            [r["expected_dq"] for r in outcome_rows],
-            [r["dq"] for r in outcome_rows],
-            (*DQ_OUTCOMES, NO_SUPEREVENT),
-            (*DQ_OUTCOMES, NOT_DONE, NO_SUPEREVENT),
-        )
-        report.frames["inj_confusion.csv"] = confusion_table(
-            [str(r["expected_inj"]) for r in outcome_rows],
-            [str(r["inj"]) for r in outcome_rows],
-            ("True", "False"),
-        )
-    else:
+def _add_outcomes(report, tree, truth):
+    """outcomes.tsv and the DQ and INJ confusion tables; their rows."""
+    if truth is None:
         report.skipped.append(
             "no truth.json: DQ, INJ and preferred-event outcomes not scored"
         )
+        return []
+    outcome_rows = outcome_table(tree, truth)
+    report.tables["outcomes.tsv"] = (outcome_rows, _columns(outcome_rows, []))
+    report.frames["dq_confusion.csv"] = confusion_table(
+        [r["expected_dq"] for r in outcome_rows],
+        [r["dq"] for r in outcome_rows],
+        (*DQ_OUTCOMES, NO_SUPEREVENT),
+        (*DQ_OUTCOMES, NOT_DONE, NO_SUPEREVENT),
+    )
+    report.frames["inj_confusion.csv"] = confusion_table(
+        [str(r["expected_inj"]) for r in outcome_rows],
+        [str(r["inj"]) for r in outcome_rows],
+        ("True", "False"),
+    )
+    return outcome_rows
 
+
+def _add_classification(report, tree, truth, truth_by_sid):
+    """classification.tsv and, with truth, classification_by_class.csv."""
     classification = classification_table(tree, truth_by_sid)
     report.tables["classification.tsv"] = (
         classification,
         _columns(classification, ["superevent_id"]),
     )
-    if truth is not None:
-        by_class = classification_by_class(classification)
-        report.tables["classification_by_class.csv"] = (
-            by_class,
-            ["truth_class", "quantity", "n", "mean", "median"],
-        )
-    else:
+    if truth is None:
         report.skipped.append("no truth classes: p_astro/HasNS per class not scored")
+        return
+    report.tables["classification_by_class.csv"] = (
+        classification_by_class(classification),
+        ["truth_class", "quantity", "n", "mean", "median"],
+    )
+
+
+def _finite(value):
+    return value is not None and math.isfinite(value)
+
+
+def _searched(injection_rows):
+    """{column: finite values} of the searched probabilities (sky, distance,
+    volume) of the injections, and {column: KS test against U(0, 1)}."""
+    values = {
+        key: [r[key] for r in injection_rows if _finite(r[key])]
+        for key in plots.PP_SERIES
+    }
+    return values, {key: ks_uniform(v) for key, v in values.items()}
+
+
+def build_report(results, store=None, *, jobs=1, quiet=False):
+    """Compute every table and the summary of the report (nothing written).
+
+    ``jobs`` processes run the crossmatch of the sky maps, with a progress
+    bar on stderr unless ``quiet`` (:func:`~gwreplay.report.stats.map_statistics`).
+    """
+    tree = load_results(results, store)
+    report = Report()
+    truth, injections = load_mdc(tree.store, report.skipped)
+    truth_by_sid = _truth_by_superevent(tree, truth)
+
+    skymap_errors = []
+    cache = _superevent_skymaps(tree, skymap_errors, jobs=jobs, quiet=quiet)
+    superevents = superevent_table(tree, truth_by_sid, cache)
+    report.tables["superevents.tsv"] = (
+        superevents,
+        _columns(superevents, ["superevent_id"]),
+    )
+    report.superevents = [
+        (row, superevent_files(tree.results, row["superevent_id"]))
+        for row in superevents
+    ]
+
+    sources = injection_sources(truth, injections, report.skipped)
+    injection_rows = []
+    if sources:
+        injection_rows = injection_table(
+            tree, sources, skymap_errors, jobs=jobs, quiet=quiet
+        )
+        report.tables["injections.tsv"] = (injection_rows, _columns(injection_rows, []))
+    elif injections is None:
+        report.skipped.append(
+            "no injections: searched areas, P-P plot and KS test skipped"
+        )
+    searched, ks = _searched(injection_rows)
+
+    outcome_rows = _add_outcomes(report, tree, truth)
+    _add_classification(report, tree, truth, truth_by_sid)
 
     report.skipped.extend(f"sky map unreadable: {e}" for e in skymap_errors)
     report.skipped.extend(tree.problems)
     report.summary = _summary(
-        tree,
-        truth,
-        injection_rows,
-        outcome_rows,
-        superevents,
-        (ks_statistic, ks_pvalue),
+        tree, truth, injection_rows, outcome_rows, superevents, searched, ks
     )
     report.summary["skipped"] = list(report.skipped)
     report.plot_data = {
-        "searched_prob": searched,
-        "ks_pvalue": ks_pvalue,
+        **searched,
+        "ks_pvalues": {key: result[1] for key, result in ks.items()},
         "superevents": superevents,
         "injections": injection_rows,
     }
     return report
 
 
-def _summary(tree, truth, injection_rows, outcome_rows, superevents, ks):
+def _ks_summary(searched, ks):
+    """summary.json entries ``ks_<column>``: n, D and p of each KS test."""
+    return {
+        f"ks_{key}": {
+            "n": len(searched[key]),
+            "statistic": ks[key][0],
+            "pvalue": ks[key][1],
+        }
+        for key in plots.PP_SERIES
+    }
+
+
+def _outcome_summary(tree, outcome_rows):
+    """summary.json ``outcomes`` and ``unmatched_superevents``."""
+    outcomes = {
+        key: _count(outcome_rows, f"{key}_correct")
+        for key in ("dq", "vetoed", "inj", "preferred", "final_preferred")
+    }
+    outcomes["superevent"] = {
+        "n": len(outcome_rows),
+        "correct": sum(
+            1
+            for r in outcome_rows
+            if r["expected_superevent"] == bool(r["superevent_id"])
+        ),
+    }
+    matched = {r["superevent_id"] for r in outcome_rows if r["superevent_id"]}
+    return {
+        "outcomes": outcomes,
+        "unmatched_superevents": sorted(set(tree.superevents) - matched),
+    }
+
+
+def _summary(tree, truth, injection_rows, outcome_rows, superevents, searched, ks):
+    """summary.json: counts, KS tests, latency and (with truth) outcomes."""
     statuses = [row["status"] for row in superevents]
     latencies = [row["latency"] for row in superevents if row["latency"] is not None]
     summary = {
@@ -174,11 +246,7 @@ def _summary(tree, truth, injection_rows, outcome_rows, superevents, ks):
             "with_superevent": sum(1 for r in injection_rows if r["superevent_id"]),
             "with_skymap": sum(1 for r in injection_rows if r["skymap"]),
         },
-        "ks_searched_prob": {
-            "n": sum(1 for r in injection_rows if r["searched_prob"] is not None),
-            "statistic": ks[0],
-            "pvalue": ks[1],
-        },
+        **_ks_summary(searched, ks),
         "latency": {
             "n": len(latencies),
             "median": _median(latencies),
@@ -186,20 +254,7 @@ def _summary(tree, truth, injection_rows, outcome_rows, superevents, ks):
         },
     }
     if truth is not None:
-        summary["outcomes"] = {
-            key: _count(outcome_rows, f"{key}_correct")
-            for key in ("dq", "vetoed", "inj", "preferred", "final_preferred")
-        }
-        summary["outcomes"]["superevent"] = {
-            "n": len(outcome_rows),
-            "correct": sum(
-                1
-                for r in outcome_rows
-                if r["expected_superevent"] == bool(r["superevent_id"])
-            ),
-        }
-        matched = {r["superevent_id"] for r in outcome_rows if r["superevent_id"]}
-        summary["unmatched_superevents"] = sorted(set(tree.superevents) - matched)
+        summary.update(_outcome_summary(tree, outcome_rows))
     return _clean_for_json(summary)
 
 
@@ -213,13 +268,22 @@ def _median(values):
     return 0.5 * (ordered[middle - 1] + ordered[middle])
 
 
-def write_report(results, store=None):
+def _remove_stale_figures(report_dir, figures):
+    """Remove the PNGs of an earlier report that this one did not draw."""
+    folder = os.path.join(report_dir, plots.FIGURES_DIR)
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".png") and f"{plots.FIGURES_DIR}/{name}" not in figures:
+            os.remove(os.path.join(folder, name))
+
+
+def write_report(results, store=None, *, jobs=1, quiet=False):
     """Write ``RESULTS/report/`` (tables, figures, summary.json, index.html).
 
     ``store`` is the MDC store (truth.json, injections.xml); without it only
-    what the results alone support is written. Returns the report folder.
+    what the results alone support is written. ``jobs`` and ``quiet`` as for
+    :func:`build_report`. Returns the report folder.
     """
-    report = build_report(results, store)
+    report = build_report(results, store, jobs=jobs, quiet=quiet)
     report_dir = os.path.join(os.fspath(results), REPORT_DIR)
     os.makedirs(report_dir, exist_ok=True)
     for name, (rows, columns) in report.tables.items():
@@ -228,6 +292,7 @@ def write_report(results, store=None):
     for name, frame in report.frames.items():
         write_text(os.path.join(report_dir, name), frame.to_csv(lineterminator="\n"))
     figures = plots.write_figures(report_dir, report.plot_data, report.skipped)
+    _remove_stale_figures(report_dir, figures)
     report.summary["skipped"] = list(report.skipped)
     report.summary["figures"] = sorted(figures)
     report.summary["tables"] = sorted(list(report.tables) + list(report.frames))

@@ -1,14 +1,14 @@
 """The report's HTML page, ``RESULTS/report/index.html``.
 
-Relative links only and no date or version, so the page is byte-for-byte
-reproducible and opens offline.
+The scorecard (summary, figures, tables), then one section per superevent
+(:mod:`gwreplay.report.sections`). Relative links only, no external
+resource (the one script is inline: this is opened offline), and no date or
+version, so the page is byte-for-byte reproducible.
 """
 
 import html
 
-# ---------------------------------------------------------------------------
-# HTML page
-# ---------------------------------------------------------------------------
+from .sections import overview_table, superevent_sections
 
 #: What each table holds, shown on the page next to its link.
 TABLE_CAPTIONS = {
@@ -23,17 +23,6 @@ TABLE_CAPTIONS = {
 }
 #: Tables with at most this many rows are also shown on the page.
 INLINE_MAX_ROWS = 50
-#: Columns of superevents.tsv shown on the page.
-INLINE_SUPEREVENT_COLUMNS = (
-    "superevent_id",
-    "preferred_event",
-    "truth_class",
-    "dq",
-    "labels",
-    "status",
-    "latency",
-    "area(90)",
-)
 #: Wording of the outcome counts of summary.json on the page.
 OUTCOME_WORDS = {
     "superevent": "superevent formed (or not) as expected",
@@ -45,8 +34,65 @@ OUTCOME_WORDS = {
 }
 
 
-def _html_table(frame, index=False):
-    return frame.to_html(index=index, na_rep="", float_format=lambda x: f"{x:.4g}")
+#: Sorts every ``table.sortable`` by the clicked column (numbers as numbers,
+#: empty cells last when ascending); marks the headers with ``aria-sort``.
+SORT_SCRIPT = """(function () {
+  function key(cell) {
+    var text = cell.textContent.trim();
+    return text !== "" && isFinite(text) ? parseFloat(text) : text.toLowerCase();
+  }
+  function compare(a, b) {
+    if (typeof a === typeof b) { return a < b ? -1 : a > b ? 1 : 0; }
+    return typeof a === "number" ? -1 : 1;
+  }
+  document.querySelectorAll("table.sortable").forEach(function (table) {
+    var head = table.tHead.rows[table.tHead.rows.length - 1];
+    Array.prototype.forEach.call(head.cells, function (th, column) {
+      th.setAttribute("aria-sort", "none");
+      th.title = "click to sort";
+      th.addEventListener("click", function () {
+        var ascending = th.getAttribute("aria-sort") !== "ascending";
+        Array.prototype.forEach.call(head.cells, function (other) {
+          other.setAttribute("aria-sort", "none");
+        });
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (a, b) {
+          var order = compare(key(a.cells[column]), key(b.cells[column]));
+          return ascending ? order : -order;
+        });
+        rows.forEach(function (row) { body.appendChild(row); });
+      });
+    });
+  });
+})();"""
+#: The page's style sheet (inline, like the script).
+STYLE = (
+    "body{font-family:sans-serif;max-width:72em;margin:auto}"
+    "table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px}"
+    "table.sortable th{cursor:pointer}"
+    'th[aria-sort="ascending"]::after{content:" \\25B2"}'
+    'th[aria-sort="descending"]::after{content:" \\25BC"}'
+    "img{max-width:100%}section{border-top:1px solid #ccc}"
+)
+
+
+#: Wording of the KS tests of summary.json on the page.
+KS_WORDS = {
+    "ks_searched_prob": "searched probability (sky)",
+    "ks_searched_prob_dist": "searched probability of distance",
+    "ks_searched_prob_vol": "searched probability of volume",
+}
+
+
+def _html_table(frame, index=False, sortable=False):
+    return frame.to_html(
+        index=index,
+        na_rep="",
+        float_format=lambda x: f"{x:.4g}",
+        classes="sortable" if sortable else None,
+    )
 
 
 def _summary_items(summary):
@@ -60,12 +106,13 @@ def _summary_items(summary):
             f"{injections['with_superevent']}, "
             f"with a sky map: {injections['with_skymap']}"
         )
-    ks = summary["ks_searched_prob"]
-    if ks["pvalue"] is not None:
-        items.append(
-            f"KS test of searched probability against U(0,1): n = {ks['n']}, "
-            f"D = {ks['statistic']:.3f}, p = {ks['pvalue']:.3g}"
-        )
+    for key, what in KS_WORDS.items():
+        ks = summary.get(key) or {}
+        if ks.get("pvalue") is not None:
+            items.append(
+                f"KS test of {what} against U(0,1): n = {ks['n']}, "
+                f"D = {ks['statistic']:.3f}, p = {ks['pvalue']:.3g}"
+            )
     latency = summary["latency"]
     if latency["n"]:
         items.append(
@@ -94,11 +141,6 @@ def _frame(report, name):
 def _inline_sections(report):
     """(heading, html) of the tables shown on the page."""
     sections = []
-    superevents = _frame(report, "superevents.tsv")
-    if superevents is not None and 0 < len(superevents) <= INLINE_MAX_ROWS:
-        sections.append(
-            ("Superevents", _html_table(superevents[list(INLINE_SUPEREVENT_COLUMNS)]))
-        )
     for name in ("dq_confusion.csv", "inj_confusion.csv"):
         frame = _frame(report, name)
         if frame is not None:
@@ -110,7 +152,7 @@ def _inline_sections(report):
         if len(wrong) == 0:
             body = "<p>Every outcome agrees with truth.json.</p>"
         elif len(wrong) <= INLINE_MAX_ROWS:
-            body = _html_table(wrong)
+            body = _html_table(wrong, sortable=True)
         else:
             body = f"<p>{len(wrong)} truth sources: see outcomes.tsv.</p>"
         sections.append(("Outcomes that differ from truth.json", body))
@@ -129,45 +171,64 @@ def _inline_sections(report):
     return sections
 
 
-def render_html(report, figures):
-    """The page: summary, figures, linked tables, small tables inline, skips.
-
-    Everything is relative links to files beside it; no date or version is
-    written, so the page is byte-for-byte reproducible.
-    """
-    esc = html.escape
-    parts = [
+def _head():
+    return [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         "<title>gwreplay report</title>",
-        "<style>body{font-family:sans-serif;max-width:72em;margin:auto}"
-        "table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px}"
-        "img{max-width:100%}</style>",
+        f"<style>{STYLE}</style>",
         "</head><body>",
         "<h1>gwreplay report</h1>",
-        "<h2>Summary</h2><ul>",
     ]
-    parts += [f"<li>{esc(item)}</li>" for item in _summary_items(report.summary)]
-    parts.append("</ul>")
-    if figures:
-        parts.append("<h2>Figures</h2>")
-        for name, caption in figures.items():
-            parts.append(
-                f'<figure><a href="{esc(name)}"><img src="{esc(name)}" '
-                f'alt="{esc(caption)}"></a><figcaption>{esc(caption)}</figcaption>'
-                "</figure>"
-            )
+
+
+def _figure_parts(figures):
+    esc = html.escape
+    parts = ["<h2>Figures</h2>"] if figures else []
+    for name, caption in figures.items():
+        parts.append(
+            f'<figure><a href="{esc(name)}"><img src="{esc(name)}" '
+            f'alt="{esc(caption)}"></a><figcaption>{esc(caption)}</figcaption>'
+            "</figure>"
+        )
+    return parts
+
+
+def _table_links(report):
     names = sorted(list(report.tables) + list(report.frames)) + ["summary.json"]
-    parts.append("<h2>Tables</h2><ul>")
+    parts = ["<h2>Tables</h2><ul>"]
     for name in names:
         caption = TABLE_CAPTIONS.get(name, "")
-        parts.append(f'<li><a href="{esc(name)}">{esc(name)}</a>: {esc(caption)}</li>')
+        parts.append(
+            f'<li><a href="{html.escape(name)}">{html.escape(name)}</a>: '
+            f"{html.escape(caption)}</li>"
+        )
     parts.append("</ul>")
+    return parts
+
+
+def render_html(report, figures):
+    """The page: summary, figures, linked tables, small tables inline, the
+    superevents (overview and one section each), skips.
+
+    Everything is relative links to files beside it or in the results
+    folder; no date or version is written, so the page is byte-for-byte
+    reproducible.
+    """
+    esc = html.escape
+    parts = _head() + ["<h2>Summary</h2><ul>"]
+    parts += [f"<li>{esc(item)}</li>" for item in _summary_items(report.summary)]
+    parts.append("</ul>")
+    parts += _figure_parts(figures)
+    parts += _table_links(report)
     for heading, body in _inline_sections(report):
         parts += [f"<h3>{esc(heading)}</h3>", body]
+    if report.superevents:
+        parts += ["<h2>Superevents</h2>", overview_table(report.superevents)]
+        parts += superevent_sections(report.superevents)
     if report.skipped:
         parts.append("<h2>Skipped</h2><ul>")
         parts += [f"<li>{esc(item)}</li>" for item in report.skipped]
         parts.append("</ul>")
-    parts.append("</body></html>")
+    parts += [f"<script>{SORT_SCRIPT}</script>", "</body></html>"]
     return "\n".join(parts) + "\n"

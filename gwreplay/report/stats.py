@@ -93,3 +93,44 @@ def ks_uniform(values):
         return None, None
     result = stats.kstest(values, "uniform")
     return float(result.statistic), float(result.pvalue)
+
+
+#: Errors of reading or scoring one sky map that the report notes and skips.
+SKYMAP_ERRORS = (OSError, ValueError, KeyError, TypeError, EOFError)
+
+
+def statistics_or_error(path, ra=None, dec=None, distance=None):
+    """(:func:`skymap_statistics` row, None), or (None, the error as text).
+
+    Module-level so that :func:`progress_map` can send it to worker
+    processes; a broken map is the report's note, not its end.
+    """
+    try:
+        return skymap_statistics(path, ra, dec, distance), None
+    except SKYMAP_ERRORS as exc:
+        return None, str(exc)
+
+
+def map_statistics(tasks, *, jobs=1, quiet=False, desc="sky maps"):
+    """:func:`statistics_or_error` of every ``(path, ra, dec, distance)`` task.
+
+    Runs through ligo.skymap's ``progress_map`` (a tqdm bar, ``jobs``
+    processes), as ``ligo-skymap-stats -j`` does; results come back in the
+    order of ``tasks``. The bar is off with ``quiet`` and, as tqdm does by
+    default, when stderr is not a terminal.
+    """
+    from ligo.skymap.util.progress import progress_map
+
+    tasks = list(tasks)
+    if not tasks:
+        return []
+    return list(
+        progress_map(
+            statistics_or_error,
+            *zip(*tasks, strict=True),
+            jobs=jobs,
+            desc=desc,
+            unit="map",
+            disable=True if quiet else None,
+        )
+    )

@@ -14,7 +14,7 @@ from .load import (
     _float_or_none,
 )
 from .match import match_source
-from .stats import contour_columns, skymap_statistics
+from .stats import contour_columns, map_statistics
 
 
 def _skymap_label(tree, path):
@@ -59,8 +59,12 @@ def superevent_table(tree, truth_by_sid, skymap_cache):
     return rows
 
 
-def injection_table(tree, sources, skymap_errors):
-    """One row per injection: its superevent and ligo-skymap-stats columns."""
+def injection_table(tree, sources, skymap_errors, *, jobs=1, quiet=False):
+    """One row per injection: its superevent and ligo-skymap-stats columns.
+
+    The crossmatch of every injection with its alert's sky map runs through
+    :func:`map_statistics` (progress bar, ``jobs`` processes).
+    """
     area_names, dist_names, vol_names = contour_columns()
     stat_names = [
         "searched_area",
@@ -75,7 +79,7 @@ def injection_table(tree, sources, skymap_errors):
         "distmean",
         "diststd",
     ]
-    rows = []
+    rows, scored = [], []
     for source in sources:
         se = match_source(source, tree.superevents)
         row = {
@@ -94,15 +98,15 @@ def injection_table(tree, sources, skymap_errors):
         row.update(dict.fromkeys(stat_names))
         path = tree.skymap(se) if se else None
         if path is not None and source["ra"] is not None:
-            try:
-                stats = skymap_statistics(
-                    path, source["ra"], source["dec"], source["distance"]
-                )
-            except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
-                skymap_errors.append(f"{se.superevent_id}: {path}: {exc}")
-            else:
-                row.update(stats, skymap=_skymap_label(tree, path))
+            scored.append((row, se.superevent_id, path))
         rows.append(row)
+    tasks = [(path, row["ra"], row["dec"], row["distance"]) for row, _, path in scored]
+    results = map_statistics(tasks, jobs=jobs, quiet=quiet, desc="injections")
+    for (row, sid, path), (stats, error) in zip(scored, results, strict=True):
+        if error is None:
+            row.update(stats, skymap=_skymap_label(tree, path))
+        else:
+            skymap_errors.append(f"{sid}: {path}: {error}")
     return rows
 
 
