@@ -53,6 +53,8 @@ class SupereventFiles:
     volume_plots: list = field(default_factory=list)
     other_plots: list = field(default_factory=list)
     records: list = field(default_factory=list)
+    #: Anything else (p_astro.json, em_bright.json, ...): linked too.
+    other_files: list = field(default_factory=list)
 
 
 def _stem(name):
@@ -95,14 +97,19 @@ def classify_files(superevent_id, names):
     names = sorted(names)
     found = SupereventFiles(superevent_id, notices=notices_of(superevent_id, names))
     found.skymaps = [name for name in names if name.endswith(SKYMAP_SUFFIXES)]
+    in_notices = {name for notice in found.notices for name in notice.files.values()}
     for name in names:
         lower = name.lower()
+        if name in in_notices or name in found.skymaps:
+            continue
         if name in RECORD_NAMES:
             found.records.append(name)
         elif "circular" in lower and lower.endswith(".txt"):
             found.circulars.append(name)
         elif lower.endswith(".png"):
             _sort_plot(found, name)
+        else:
+            found.other_files.append(name)
     return found
 
 

@@ -122,6 +122,7 @@ def superevent_section(row, files):
         ("volume plots", files.volume_plots),
         ("other plots", files.other_plots),
         ("records", files.records),
+        ("other files", files.other_files),
     ):
         if names:
             items.append(f"<li>{label}: {_links(folder, names)}</li>")
