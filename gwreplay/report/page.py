@@ -176,6 +176,8 @@ def _head():
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         "<title>gwreplay report</title>",
+        # An empty icon: no favicon.ico request to a server that has none.
+        '<link rel="icon" href="data:,">',
         f"<style>{STYLE}</style>",
         "</head><body>",
         "<h1>gwreplay report</h1>",
