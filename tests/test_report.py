@@ -457,6 +457,15 @@ def test_classification_per_class(mdc_tree):
     )
 
 
+def report_files(report_dir):
+    """{path relative to the report folder: bytes} of every file in it."""
+    return {
+        str(p.relative_to(report_dir)): p.read_bytes()
+        for p in Path(report_dir).rglob("*")
+        if p.is_file()
+    }
+
+
 def test_html_links_every_image_and_table_and_is_reproducible(mdc_tree):
     results, store = mdc_tree
     report_dir = Path(report.write_report(results, store=store))
@@ -473,17 +482,9 @@ def test_html_links_every_image_and_table_and_is_reproducible(mdc_tree):
     for png in pngs:  # real PNGs, without the matplotlib version stamp
         data = (report_dir / "figures" / png).read_bytes()
         assert data.startswith(b"\x89PNG") and b"Software" not in data
-
-    def snapshot():
-        return {
-            str(p.relative_to(report_dir)): p.read_bytes()
-            for p in report_dir.rglob("*")
-            if p.is_file()
-        }
-
-    first = snapshot()
+    first = report_files(report_dir)
     report.write_report(results, store=store)
-    assert snapshot() == first
+    assert report_files(report_dir) == first
 
 
 def test_report_without_store_says_what_it_skipped(mdc_tree):

@@ -20,6 +20,7 @@ from test_report import (  # noqa: F401 - mdc_tree is a fixture
     mdc_tree,
     pixel_center,
     radial_integral,
+    report_files,
     truth_source,
     write_injections,
     write_json,
@@ -217,14 +218,6 @@ def test_distance_and_volume_series_are_scored(distance_tree):
 def test_parallel_crossmatch_gives_the_same_bytes(distance_tree, tmp_path):
     """-j 2 (ligo.skymap's process pool) writes what -j 1 writes."""
     results, store = distance_tree
-
-    def snapshot(report_dir):
-        return {
-            str(p.relative_to(report_dir)): p.read_bytes()
-            for p in Path(report_dir).rglob("*")
-            if p.is_file()
-        }
-
-    serial = snapshot(report.write_report(results, store=store, jobs=1, quiet=True))
-    parallel = snapshot(report.write_report(results, store=store, jobs=2, quiet=True))
+    serial = report_files(report.write_report(results, store, jobs=1, quiet=True))
+    parallel = report_files(report.write_report(results, store, jobs=2, quiet=True))
     assert serial == parallel
