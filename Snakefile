@@ -27,21 +27,20 @@ rule all:
         lambda wildcards: PLAN.targets(),
 
 
-# `gwreplay run` records the provenance and writes the tables itself, around
-# Snakemake; these hooks serve plain `snakemake` runs (and the watcher's),
-# after which `gwreplay run` no longer trusts its stamp of the last complete
-# run (gwreplay.stamp).
+# `gwreplay run` does the bookkeeping (gwreplay.bookkeeping: lock, provenance,
+# tables, stamp) itself, around Snakemake; these hooks run the same code for
+# plain `snakemake` runs (and the watcher's), after which `gwreplay run` no
+# longer trusts its stamp of the last complete run (gwreplay.stamp).
 onstart:
     if not driven_by_gwreplay_run():
-        forget_last_complete_run()
-        record_provenance()
+        begin_run_bookkeeping()
 
 
 onsuccess:
     if not driven_by_gwreplay_run():
-        write_run_summary(final=True)
+        end_run_bookkeeping()
 
 
 onerror:
     if not driven_by_gwreplay_run():
-        write_run_summary(final=True)
+        end_run_bookkeeping()

@@ -7,20 +7,35 @@ anything did. Around Snakemake it records the provenance and writes the
 tables, and it hands Snakemake only the targets of what changed since the
 last complete run, or nothing at all when nothing did
 (:mod:`gwreplay.stamp`): on a store of 10^4 superevents, Snakemake's own
-checks of an unchanged replay take minutes.
+checks of an unchanged replay take minutes. The bookkeeping is
+:class:`gwreplay.bookkeeping.RunBookkeeping`, the same code the Snakefile's
+hooks run for plain ``snakemake``.
+
+A run holds the results folder's lock (:mod:`gwreplay.lock`), so a second
+run, or a watcher, on the same folder is refused, and Snakemake's output
+goes to ``RESULTS/logs/snakemake/`` behind a progress bar
+(:mod:`gwreplay.progress`).
 """
 
 import csv
 import os
-import subprocess
 import sys
-import time
 
 from .stamp import DRIVER_VARIABLE
 
 WORKFLOW_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SNAKEFILE = os.path.join(WORKFLOW_DIR, "Snakefile")
 DEFAULT_CONFIG = os.path.join(WORKFLOW_DIR, "config", "config.yaml")
+#: ``gwreplay run --help``'s note on the arguments after ``--``.
+EPILOG = """\
+-- SNAKEMAKE_ARGS: everything after -- goes to snakemake as is, e.g.
+  gwreplay run STORE --results R -- --forcerun bayestar
+  gwreplay run STORE --results R -- --config orchestrator_timeout=20
+Such a run is judged by Snakemake alone (the stamp is dropped), except for
+--config KEY=VALUE entries, which are part of the configuration the stamp
+records. Snakemake's whole output goes to RESULTS/logs/snakemake/; -v shows it.
+Exit statuses: 0 ok, 1 failed jobs, 2 usage or input error, 3 results folder
+in use (gwreplay unlock RESULTS when its run is gone), 130 interrupted."""
 
 
 def build_parser(parser):
@@ -40,6 +55,28 @@ def build_parser(parser):
     )
     parser.add_argument(
         "--configfile", help="YAML file of config keys overriding config/config.yaml"
+    )
+    add_display_options(parser)
+    parser.usage = (
+        "gwreplay run STORE --results RESULTS [options] [-- SNAKEMAKE_ARGS ...]"
+    )
+    parser.epilog = EPILOG
+
+
+def add_display_options(parser):
+    """``-v/--verbose`` and ``-q/--quiet``: what is shown of Snakemake's run."""
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show Snakemake's job blocks instead of a progress bar",
+    )
+    shown.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="show nothing of Snakemake's run (its log file has everything)",
     )
 
 
@@ -133,43 +170,6 @@ def snakemake_environment(profile):
     return env
 
 
-def snakemake_running_in(results):
-    """Whether a snakemake process is working in ``results`` (from /proc)."""
-    results = os.path.abspath(results)
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                args = f.read().decode(errors="replace").split("\0")
-        except OSError:
-            continue
-        if any("snakemake" in arg for arg in args) and results in args:
-            return True
-    return False
-
-
-def remove_stale_lock(results, command, env=None):
-    """Unlock a results folder left locked by a killed run.
-
-    After a crash (kill -9, node failure) Snakemake's lock stays and every
-    later run refuses to start. When no snakemake is working in the folder
-    any more, the lock is stale: release it the way Snakemake documents,
-    with ``--unlock``.
-    """
-    locks = os.path.join(results, ".snakemake", "locks")
-    if not os.path.isdir(locks) or not os.listdir(locks):
-        return
-    if snakemake_running_in(results):
-        return
-    print(f"gwreplay: {results} was left locked by an interrupted run; unlocking")
-    subprocess.call(
-        [arg for arg in command if arg != "--dry-run"] + ["--unlock"],
-        stdout=subprocess.DEVNULL,
-        env=env,
-    )
-
-
 def read_failures(results):
     """Rows of ``RESULTS/failures.csv`` (empty when there is none)."""
     path = os.path.join(results, "failures.csv")
@@ -185,41 +185,55 @@ MAX_TARGETS = 500
 
 
 def load_configfiles(configfiles):
-    """The configuration as Snakemake builds it from ``--configfile`` files."""
-    import yaml
+    """The configuration as Snakemake builds it from ``--configfile`` files.
 
-    def merge(base, update):
-        for key, value in update.items():
-            if isinstance(value, dict) and isinstance(base.get(key), dict):
-                merge(base[key], value)
-            else:
-                base[key] = value
-        return base
+    Snakemake's own loader and merge (``snakemake.common.configfile`` and
+    ``snakemake.utils.update_config``, as ``Workflow.configfile`` does).
+    """
+    from snakemake.common.configfile import load_configfile
+    from snakemake.utils import update_config
 
     config = {}
     for path in configfiles:
-        with open(path, encoding="utf-8") as f:
-            merge(config, yaml.safe_load(f) or {})
+        update_config(config, load_configfile(path))
     return config
 
 
 def apply_config_items(config, items):
-    """``config`` updated with ``--config key=value`` entries, values as YAML."""
-    import yaml
+    """``config`` updated with ``--config key=value`` entries, as Snakemake reads them.
 
-    for item in items:
-        key, _, value = item.partition("=")
-        config[key] = yaml.safe_load(value)
+    ``snakemake.cli.parse_config`` (imported only when there are entries:
+    it costs a second).
+    """
+    if items:
+        from snakemake.cli import parse_config
+        from snakemake.utils import update_config
+
+        update_config(config, parse_config(items))
     return config
 
 
-def _run_snakemake(store, results, kwargs, *, targets=(), driven=True):
-    command = snakemake_command(store, results, targets=targets, **kwargs)
+def _display(kwargs):
+    from .progress import RunDisplay
+
+    return kwargs.get("display") or RunDisplay("plain")
+
+
+def _run_snakemake(store, results, kwargs, *, targets=(), driven=True, record=None):
+    """Snakemake over ``store``; its output shown by the run's display."""
+    from .lock import add_child
+    from .progress import log_path
+
+    options = {k: v for k, v in kwargs.items() if k != "display"}
+    command = snakemake_command(store, results, targets=targets, **options)
     env = snakemake_environment(kwargs.get("profile"))
     if driven:
         env[DRIVER_VARIABLE] = "1"
-    remove_stale_lock(results, command, env)
-    return subprocess.call(command, env=env)
+    display = _display(kwargs)
+    if record is not None:
+        display.on_start = lambda child: add_child(results, record, child.pid)
+    logfile = None if kwargs.get("dry_run") else log_path(results)
+    return display.run(command, env, logfile)
 
 
 def replay(store, results, **kwargs):
@@ -228,33 +242,43 @@ def replay(store, results, **kwargs):
     With extra Snakemake options (other than ``--config`` entries), or for a
     dry run, Snakemake gets the command as given and its hooks do the
     bookkeeping. Otherwise (the usual case) see the module docstring.
+    ``display``: a :class:`gwreplay.progress.RunDisplay` for Snakemake's
+    output (default: its ``plain`` mode). A run that writes holds the
+    results folder's lock (:mod:`gwreplay.lock`): LockedError when in use.
     """
+    from .lock import acquire
     from .stamp import remove_stamp
 
     results = os.path.abspath(results)
     os.makedirs(results, exist_ok=True)
     options, _ = split_config_args(list(kwargs.get("extra") or ()))
-    if options or kwargs.get("dry_run"):
-        if not kwargs.get("dry_run"):
-            remove_stamp(results)
+    if kwargs.get("dry_run"):
         status = _run_snakemake(store, results, kwargs, driven=False)
         return status, read_failures(results)
-    return incremental_replay(store, results, **kwargs)
+    with acquire(results, ["gwreplay", "run", *sys.argv[1:]]) as record:
+        if options:
+            remove_stamp(results)
+            status = _run_snakemake(store, results, kwargs, driven=False, record=record)
+            return status, read_failures(results)
+        return incremental_replay(store, results, record=record, **kwargs)
 
 
-def incremental_replay(store, results, **kwargs):
-    """Provenance, Snakemake on what changed, tables, stamp (module docstring)."""
+def incremental_replay(store, results, record=None, **kwargs):
+    """Provenance, Snakemake on what changed, tables, stamp (module docstring).
+
+    ``record``: the lock record of this run, to which the Snakemake started
+    is added.
+    """
+    from .bookkeeping import RunBookkeeping, Stamp
     from .plan import cached_plan
-    from .provenance import store_files, write_provenance
+    from .provenance import store_files
     from .stamp import (
         code_digest,
         config_digest,
         outdated_targets,
         read_stamp,
         store_listing,
-        write_stamp,
     )
-    from .summary import write_summaries
 
     configfiles = [DEFAULT_CONFIG]
     if kwargs.get("configfile"):
@@ -277,33 +301,41 @@ def incremental_replay(store, results, **kwargs):
         return 0, read_failures(results)
     if targets is not None and len(targets) > MAX_TARGETS:
         targets = None
-    write_provenance(plan, config, os.path.join(results, "provenance.json"), files)
-    started = time.time()
-    status = _run_snakemake(store, results, kwargs, targets=targets or ())
-    # Snakemake's lock is released now: sweep only what was left before
-    # this run started, not what another run may be writing.
-    folders = changed = None
-    if targets is not None:
-        folders = {os.path.dirname(target) for target in targets}
-        changed = {
-            os.path.basename(folder)
-            for folder in folders
-            if os.path.basename(os.path.dirname(folder)) == "superevents"
-        }
-    write_summaries(
-        plan,
-        final=True,
-        folders=folders,
-        older_than=started,
-        changed_superevents=changed,
+    books = RunBookkeeping(
+        plan, config, stamp=Stamp(code, conf, listing), targets=targets
     )
-    if status == 0:
-        write_stamp(results, code=code, config=conf, listing=listing, plan=plan)
+    books.begin(files)
+    status = _run_snakemake(
+        store, results, kwargs, targets=targets or (), record=record
+    )
+    books.end(status)
     return status, read_failures(results)
+
+
+def print_outcome(results, status, failures, display):
+    """The lines after a run: failures, where the results and the log are."""
+    for row in failures:
+        print(f"FAILED {row['stage']}: {row['id']}: {row['file']}: {row['reason']}")
+    results = os.path.abspath(results)
+    print(f"gwreplay: results in {results}")
+    if display.logfile:
+        print(
+            f"gwreplay: {display.progress.summary()}; Snakemake's log: "
+            f"{display.logfile}"
+        )
+    if failures:
+        print(f"gwreplay: {len(failures)} failure(s), listed in failures.csv")
 
 
 def main(args):
     """Replay, then print what failed; non-zero exit when anything did."""
+    from .progress import RunDisplay, output_mode
+
+    display = RunDisplay(
+        "verbose"
+        if args.dry_run
+        else output_mode(verbose=args.verbose, quiet=args.quiet)
+    )
     status, failures = replay(
         args.store,
         args.results,
@@ -312,12 +344,9 @@ def main(args):
         dry_run=args.dry_run,
         configfile=args.configfile,
         extra=args.extra,
+        display=display,
     )
     if args.dry_run:
         return status
-    for row in failures:
-        print(f"FAILED {row['stage']}: {row['id']}: {row['file']}: {row['reason']}")
-    print(f"gwreplay: results in {os.path.abspath(args.results)}")
-    if failures:
-        print(f"gwreplay: {len(failures)} failure(s), listed in failures.csv")
+    print_outcome(args.results, status, failures, display)
     return 1 if status or failures else 0

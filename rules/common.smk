@@ -44,11 +44,6 @@ def superevent_inputs(wildcards):
     return alert_inputs(PLAN, wildcards.superevent_id)
 
 
-def write_run_summary(final=False):
-    """alerts.csv and failures.csv; ``final`` once the run's jobs are over."""
-    write_summaries(PLAN, final=final)
-
-
 def driven_by_gwreplay_run():
     """True when `gwreplay run` started this Snakemake (it sets the variable)."""
     return os.environ.get(DRIVER_VARIABLE) == "1"
@@ -66,13 +61,35 @@ def annotation_ready_gps(graceid, files):
     return started + config["replay_bayestar_seconds"]
 
 
-def forget_last_complete_run():
-    """Drop `gwreplay run`'s stamp: this run is one it cannot vouch for."""
-    remove_stamp(RESULTS)
+#: The lock record of a plain snakemake run (gwreplay.lock), while it runs.
+RUN_LOCK = []
 
 
-def record_provenance():
-    """RESULTS/provenance.json: config hash, package versions, store hashes."""
-    from gwreplay.provenance import write_provenance
+def begin_run_bookkeeping():
+    """onstart: take the results folder's lock, drop the stamp, provenance.
 
-    write_provenance(PLAN, config, os.path.join(RESULTS, "provenance.json"))
+    The bookkeeping is gwreplay.bookkeeping's, as `gwreplay run` does it.
+    The lock (gwreplay.lock) names this snakemake unless the process that
+    started it holds it already (`gwreplay run`, the watcher); LockedError
+    stops the run when the folder is in use.
+    """
+    import sys
+
+    from gwreplay import lock
+    from gwreplay.bookkeeping import RunBookkeeping
+
+    if not lock.held_by_parent(RESULTS):
+        RUN_LOCK.append(lock.take(RESULTS, sys.argv, snakemake_locks=False))
+    RunBookkeeping(PLAN, config, in_snakemake=True).begin()
+
+
+def end_run_bookkeeping():
+    """onsuccess/onerror: alerts.csv and failures.csv, then release our lock."""
+    from gwreplay import lock
+    from gwreplay.bookkeeping import RunBookkeeping
+
+    try:
+        RunBookkeeping(PLAN, config, in_snakemake=True).end()
+    finally:
+        while RUN_LOCK:
+            lock.release(RESULTS, RUN_LOCK.pop())
