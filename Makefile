@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 DEMO_DIR ?= demo
 DEMO_SUPEREVENTS ?= 6
 
-.PHONY: demo test lint format venv clean-demo
+.PHONY: demo test lint format venv clean-demo oracle
 
 venv: $(VENV)/.installed
 
@@ -18,10 +18,26 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 		--constraint constraints.txt --editable '.[dev]'
 	touch $@
 
+# gwcelery 3.0.0, the test oracle of tests/oracle (docs/policies.md): its own
+# venv, without its dependencies but the pinned set its modules import. A no-op
+# when the venv's stamp matches the requirements' hash.
+ORACLE_VENV ?= $(HOME)/.cache/gwreplay/oracle-gwcelery-3.0.0
+ORACLE_REQUIREMENTS := tests/oracle/requirements.txt
+export GWREPLAY_ORACLE_PYTHON ?= $(ORACLE_VENV)/bin/python
+
+oracle:
+	@want=$$(sha256sum $(ORACLE_REQUIREMENTS) | cut -d' ' -f1); \
+	if [ "$$(cat '$(ORACLE_VENV)/.stamp' 2>/dev/null)" = "$$want" ]; then exit 0; fi; \
+	echo "oracle: building gwcelery 3.0.0 in $(ORACLE_VENV) (a few minutes)"; \
+	rm -rf '$(ORACLE_VENV)' && $(PYTHON) -m venv '$(ORACLE_VENV)' && \
+	'$(ORACLE_VENV)/bin/python' -m pip install --quiet --disable-pip-version-check \
+		--no-deps --requirement $(ORACLE_REQUIREMENTS) && \
+	echo "$$want" > '$(ORACLE_VENV)/.stamp'
+
 demo: venv
 	$(BIN)/gwreplay demo $(DEMO_DIR) --superevents $(DEMO_SUPEREVENTS)
 
-test: venv
+test: venv oracle
 	$(BIN)/python -m pytest -ra
 
 lint: venv
