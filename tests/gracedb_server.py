@@ -15,6 +15,12 @@ free port picked by the OS) that serves a *source store* (the layout of
   ``t_start:``, ``t_end:``, ``category:`` and bare superevent IDs. Like
   GraceDB, a query without ``category:`` or an ID returns production only.
 * ``GET /api/superevents/<SID>/``: superevent detail.
+* ``GET /api/superevents/<SID>/signoffs/``: sign-off records
+  (``signoff_type``, ``instrument``, ``status``, ``comment``, ``submitter``;
+  GraceDB's records carry no time).
+* ``GET /api/superevents/<SID>/labels/``: the labels (``name``, ``self``).
+* ``GET /api/superevents/<SID>/logs/``: log entries, one "Applied label:
+  <name>" per label application, at its time.
 * ``GET /api/events/<GraceID>``: event detail.
 * ``GET /api/events/<GraceID>/log/``: log entries (``N``, ``comment``,
   ``created`` as "YYYY-MM-DD HH:MM:SS UTC", ``filename``, ``file_version``,
@@ -23,12 +29,16 @@ free port picked by the OS) that serves a *source store* (the layout of
 
 The source store's ``event.json`` may carry ``uploads`` (upload times, GPS)
 and ``extra_log`` (extra raw log entries); both are stripped from the event
-JSON served and turned into log entries. Times are formatted with LAL's
+JSON served and turned into log entries. A source ``superevent.json`` may
+carry ``signoffs`` (the sign-off records) and ``label_log`` (``label``,
+``created`` GPS): stripped from the superevent JSON served, they answer the
+sign-off, label and log routes. Times are formatted with LAL's
 leap-second table, independently of the astropy conversion gwreplay uses.
 
 Faults for tests: :meth:`GraceDbTestServer.add_fault` makes the next
-requests to a path answer an HTTP status, stall (sleep), or send a truncated
-body. ``basic_auth=(user, password)`` demands HTTP basic auth. Every request
+requests to a path answer an HTTP status (with a ``Retry-After`` header when
+given as ``(status, seconds)``), stall (sleep), or send a truncated body.
+``basic_auth=(user, password)`` demands HTTP basic auth. Every request
 is recorded in :attr:`GraceDbTestServer.requests`.
 
 :func:`build_source_store` writes a source store from the real reference
@@ -50,7 +60,9 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 #: GraceDB's superevent categories (code, display name).
 CATEGORIES = {"P": "Production", "T": "Test", "M": "MDC"}
 #: Superevents :func:`build_source_store` writes.
-SERVED_SUPEREVENTS = ("S170810a", "S170320a", "MS170810a")
+SERVED_SUPEREVENTS = ("S170810a", "S170320a", "MS170810a", "S230601a")
+#: Keys of a source superevent.json that GraceDB serves elsewhere.
+SUPEREVENT_SOURCE_ONLY = ("signoffs", "label_log")
 
 
 def gracedb_time(value):
@@ -200,9 +212,10 @@ class GraceDbTestServer:
     def add_fault(self, path, *actions):
         """Answer the next requests to ``path`` with ``actions``, in order.
 
-        An action is an HTTP status (int), a stall in seconds (float; the
-        request is then served normally, too late for a short client
-        timeout), or ``"truncate"`` (announce the full length, send half).
+        An action is an HTTP status (int), a status with ``Retry-After``
+        (``(status, seconds)``), a stall in seconds (float; the request is
+        then served normally, too late for a short client timeout), or
+        ``"truncate"`` (announce the full length, send half).
         """
         with self._lock:
             self._faults.setdefault(path, []).extend(actions)
@@ -266,6 +279,8 @@ class GraceDbTestServer:
             "superevent-emobservation-list-template": se + "emobservations/",
             "superevent-emobservation-detail-template": se + "emobservations/{N}/",
             "superevent-confirm-as-gw-template": se + "confirm-as-gw/",
+            "superevent-signoff-list-template": se + "signoffs/",
+            "superevent-signoff-detail-template": se + "signoffs/{typeinst}/",
         }
         return {
             "links": {
@@ -294,7 +309,7 @@ class GraceDbTestServer:
         return list(self.source.superevents.values()) + self.extra_superevents
 
     def superevent(self, data):
-        out = dict(data)
+        out = {k: v for k, v in data.items() if k not in SUPEREVENT_SOURCE_ONLY}
         out.setdefault("submitter", "emfollow")
         out.setdefault("labels", [])
         out.setdefault("em_events", [])
@@ -306,6 +321,60 @@ class GraceDbTestServer:
         }
         out["links"]["self"] = f"{self.url}superevents/{sid}/"
         return out
+
+    def superevent_data(self, sid):
+        """The source JSON of superevent ``sid`` (None if there is none)."""
+        for data in self.all_superevents():
+            if data.get("superevent_id") == sid:
+                return data
+        return None
+
+    def superevent_signoffs(self, data):
+        """Sign-off records as GraceDB's list: no times, a ``self`` link each."""
+        sid = data["superevent_id"]
+        records = []
+        for record in data.get("signoffs", []):
+            out = {k: v for k, v in record.items() if k != "created"}
+            out.setdefault("submitter", "albert.einstein")
+            typeinst = out["signoff_type"] + out.get("instrument", "")
+            out["self"] = f"{self.url}superevents/{sid}/signoffs/{typeinst}/"
+            records.append(out)
+        return {"signoffs": records}
+
+    def superevent_labels(self, data):
+        sid = data["superevent_id"]
+        return {
+            "labels": [
+                {
+                    "name": name,
+                    "creator": "emfollow",
+                    "self": f"{self.url}superevents/{sid}/labels/{name}/",
+                }
+                for name in data.get("labels", [])
+            ]
+        }
+
+    def superevent_log(self, data):
+        """Creation, then one "Applied label: X" entry per ``label_log`` item."""
+        sid = data["superevent_id"]
+        rows = [(data.get("created", data.get("t_0", 0)), "Superevent created")]
+        for item in data.get("label_log", []):
+            rows.append((item["created"], f"Applied label: {item['label']}"))
+        entries = []
+        for n, (when, comment) in enumerate(rows, start=1):
+            entries.append(
+                {
+                    "N": n,
+                    "comment": comment,
+                    "created": gracedb_time(when),
+                    "issuer": "emfollow",
+                    "filename": "",
+                    "file_version": None,
+                    "tag_names": [],
+                    "self": f"{self.url}superevents/{sid}/logs/{n}/",
+                }
+            )
+        return {"numRows": len(entries), "log": entries, "links": {}}
 
     def event(self, graceid):
         out = {k: v for k, v in self.source.events[graceid].items()}
@@ -378,6 +447,8 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(fault)
         elif isinstance(fault, int):
             return self._status(fault)
+        elif isinstance(fault, tuple):
+            return self._status(*fault)
         if app.basic_auth and not self._authorised():
             return self._send_json(
                 401,
@@ -401,11 +472,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_json(200, app.api_root())
         if path == "/api/superevents/":
             return self._superevent_list()
-        if len(parts) == 4 and parts[1] == "superevents" and parts[3] == "":
-            for data in app.all_superevents():
-                if data.get("superevent_id") == unquote(parts[2]):
-                    return self._send_json(200, app.superevent(data))
-            return self._not_found()
+        if len(parts) in (4, 5) and parts[1] == "superevents" and parts[-1] == "":
+            return self._superevent_route(unquote(parts[2]), parts[3:-1])
         if len(parts) >= 3 and parts[1] == "events":
             graceid = unquote(parts[2])
             if graceid not in app.source.events:
@@ -417,6 +485,20 @@ class _Handler(BaseHTTPRequestHandler):
             if len(parts) == 5 and parts[3] == "files":
                 return self._file(graceid, unquote(parts[4]), truncate)
         return self._not_found()
+
+    def _superevent_route(self, sid, rest):
+        app = self.app
+        data = app.superevent_data(sid)
+        views = {
+            (): app.superevent,
+            ("signoffs",): app.superevent_signoffs,
+            ("labels",): app.superevent_labels,
+            ("logs",): app.superevent_log,
+        }
+        view = views.get(tuple(rest))
+        if data is None or view is None:
+            return self._not_found()
+        return self._send_json(200, view(data))
 
     def _superevent_list(self):
         app = self.app
@@ -467,8 +549,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data[: len(data) // 2] if truncate else data)
 
-    def _status(self, status):
-        headers = {"Retry-After": "0"} if status == 429 else {}
+    def _status(self, status, retry_after=None):
+        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
         self._send_json(status, {"detail": f"test fault {status}"}, headers)
 
     def _not_found(self):
@@ -590,7 +672,45 @@ SOURCE_EVENTS = {
         created=1186436419,
         extra_attributes={"CoincInspiral": {"snr": 15.6, "mchirp": 1.146}},
     ),
+    # O4-like: gstlal with its own p_astro uploads and a BAYESTAR multi-order
+    # map (which gwreplay fetch must leave: the replay computes it).
+    "G330001": _event(
+        "G330001",
+        pipeline="gstlal",
+        gpstime=1369612818.5,
+        far=1e-12,
+        instruments="H1,L1,V1",
+        created=1369612830,
+        extra_attributes={"CoincInspiral": {"snr": 15.6, "mchirp": 1.146}},
+        uploads=[
+            {"filename": "gstlal.p_astro.json", "created": 1369612835},
+            {"filename": "p_astro.json", "created": 1369612840},
+            {"filename": "bayestar.multiorder.fits", "created": 1369612845},
+        ],
+    ),
+    # O4-like cWB: its multi-order sky map.
+    "G330002": _event(
+        "G330002",
+        group="Burst",
+        pipeline="CWB",
+        gpstime=1369612818.6,
+        far=3e-9,
+        instruments="H1,L1",
+        created=1369612833,
+        extra_attributes={
+            "MultiBurst": {
+                "central_freq": 116.5,
+                "duration": 0.24,
+                "snr": 10.3,
+                "ifos": "H1,L1",
+            }
+        },
+        uploads=[{"filename": "cwb.multiorder.fits", "created": 1369612850}],
+    ),
 }
+
+#: The p_astro the O4-like gstlal event uploads (its own and the passed-on one).
+O4_P_ASTRO = {"BNS": 0.95, "NSBH": 0.04, "BBH": 0.0, "Terrestrial": 0.01}
 
 SOURCE_SUPEREVENTS = {
     "S170810a": _superevent(
@@ -614,6 +734,35 @@ SOURCE_SUPEREVENTS = {
     "MS170810a": _superevent(
         "MS170810a", "MDC", "M1001", ["M1001"], 1186436412.17, 1e-10, 1186436420
     ),
+    # 2023-06-01 00:00:18 UTC. ADVOK applied without a sign-off record, then
+    # the advocate's NO sign-off (and its ADVNO label); an operator sign-off
+    # beside them.
+    "S230601a": dict(
+        _superevent(
+            "S230601a",
+            "Production",
+            "G330001",
+            ["G330001", "G330002"],
+            1369612818.5,
+            1e-12,
+            1369612831,
+        ),
+        labels=["ADVOK", "ADVNO"],
+        signoffs=[
+            {"signoff_type": "OP", "instrument": "H1", "status": "OK", "comment": ""},
+            {
+                "signoff_type": "ADV",
+                "instrument": "",
+                "status": "NO",
+                "comment": "glitch in L1",
+            },
+        ],
+        label_log=[
+            {"label": "ADVREQ", "created": 1369612900},
+            {"label": "ADVOK", "created": 1369613000},
+            {"label": "ADVNO", "created": 1369613500},
+        ],
+    ),
 }
 
 
@@ -621,8 +770,10 @@ def build_source_store(root, reference_dir):
     """Write the served store under ``root`` from the real reference files.
 
     Superevents S170810a (G211117: coinc.xml, psd.xml.gz), S170320a (G322589:
-    coinc.xml, ranking_data.xml.gz, no PSD; G322590: cWB sky map) and the MDC
-    superevent MS170810a (M1001: coinc.xml only). Returns ``root``.
+    coinc.xml, ranking_data.xml.gz, no PSD; G322590: cWB sky map), the MDC
+    superevent MS170810a (M1001: coinc.xml only) and the O4-like S230601a
+    (G330001: coinc.xml, p_astro uploads, bayestar.multiorder.fits;
+    G330002: cwb.multiorder.fits; sign-offs). Returns ``root``.
     """
     from conftest import write_gaussian_skymap
 
@@ -638,6 +789,7 @@ def build_source_store(root, reference_dir):
             "ranking_data.xml.gz": reference_dir / "G322589" / "ranking_data.xml.gz",
         },
         "M1001": {"coinc.xml": reference_dir / "G211117" / "coinc.xml"},
+        "G330001": {"coinc.xml": reference_dir / "G211117" / "coinc.xml"},
     }
     for graceid, event in SOURCE_EVENTS.items():
         folder = root / "events" / graceid
@@ -648,8 +800,27 @@ def build_source_store(root, reference_dir):
     write_gaussian_skymap(
         root / "events" / "G322590" / "skyprobcc_cWB.fits", ra_deg=120.0, dec_deg=-30.0
     )
+    o4 = root / "events" / "G330001"
+    for name in ("gstlal.p_astro.json", "p_astro.json"):
+        (o4 / name).write_text(json.dumps(O4_P_ASTRO))
+    write_multiorder_skymap(o4 / "bayestar.multiorder.fits", 200.0, 10.0)
+    write_multiorder_skymap(
+        root / "events" / "G330002" / "cwb.multiorder.fits", 201.0, 11.0
+    )
     for sid, superevent in SOURCE_SUPEREVENTS.items():
         folder = root / "superevents" / sid
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "superevent.json").write_text(json.dumps(superevent, indent=2))
     return root
+
+
+def write_multiorder_skymap(path, ra_deg, dec_deg):
+    """A multi-order (UNIQ, PROBDENSITY) map, by ligo.skymap from a flat one."""
+    from conftest import write_gaussian_skymap
+    from ligo.skymap.io import fits
+
+    flat = Path(path).with_suffix(".flat.fits")
+    write_gaussian_skymap(flat, ra_deg=ra_deg, dec_deg=dec_deg)
+    table = fits.read_sky_map(str(flat), moc=True)
+    flat.unlink()
+    fits.write_sky_map(str(path), table)

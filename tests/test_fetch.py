@@ -14,6 +14,8 @@ import gzip
 import json
 import os
 import shutil
+import time
+import types
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,7 +30,6 @@ from gracedb_server import (
 from gwreplay import fetch as fetch_module
 from gwreplay.errors import EventInputError
 from gwreplay.fetch import (
-    RetryPolicy,
     check_service_url,
     check_upload,
     fetch,
@@ -96,10 +97,19 @@ def gps_from_utc(*utc):
     return calendar.timegm((*utc, 0, 0, 0)) - 315964800 + 18
 
 
-def quick(**kwargs):
-    """A retry policy that records its pauses instead of sleeping."""
-    pauses = []
-    return RetryPolicy(sleep=pauses.append, **kwargs), pauses
+@pytest.fixture
+def pauses(monkeypatch):
+    """The pauses urllib3's Retry (the client's) takes, recorded, not slept.
+
+    Only ``urllib3.util.retry``'s own clock is replaced; the client, its
+    Retry and the server are the real ones.
+    """
+    import urllib3.util.retry
+
+    recorded = []
+    clock = types.SimpleNamespace(sleep=recorded.append, time=time.time)
+    monkeypatch.setattr(urllib3.util.retry, "time", clock)
+    return recorded
 
 
 def run_cli(argv):
@@ -120,12 +130,10 @@ def served(source, graceid, name):
 
 
 def test_fetch_by_superevent_writes_a_loadable_store(gracedb, source_store, store):
-    policy, _ = quick()
     report = fetch(
         store,
         service_url=gracedb.url,
         superevent_ids=["S170810a", "S170320a"],
-        policy=policy,
     )
     assert report.problems == []
     assert sorted(report.events) == ["G211117", "G322589", "G322590"]
@@ -187,41 +195,38 @@ def test_category_selects_mdc_superevents(gracedb, store):
 
 
 def test_second_call_downloads_nothing(gracedb, store):
-    policy, _ = quick()
-    fetch(store, service_url=gracedb.url, superevent_ids=["S170320a"], policy=policy)
+    fetch(store, service_url=gracedb.url, superevent_ids=["S170320a"])
     first = len(gracedb.requests)
     assert first > 0
-    report = fetch(
-        store, service_url=gracedb.url, superevent_ids=["S170320a"], policy=policy
-    )
+    report = fetch(store, service_url=gracedb.url, superevent_ids=["S170320a"])
     assert gracedb.requests[first:] == []  # not even the API root
     assert report.downloaded == [] and report.events == []
     assert sorted(report.events_already_complete) == ["G322589", "G322590"]
     # By query, only the listing itself is asked for again.
-    fetch(store, service_url=gracedb.url, query=WINDOW, policy=policy)
+    fetch(store, service_url=gracedb.url, query=WINDOW)
     again = len(gracedb.requests)
-    fetch(store, service_url=gracedb.url, query=WINDOW, policy=policy)
+    fetch(store, service_url=gracedb.url, query=WINDOW)
     assert all(
         p == "/api/" or p.startswith("/api/superevents/?")
         for p in gracedb.requests[again:]
     )
 
 
-def test_interrupted_event_resumes_with_only_the_missing_upload(gracedb, store):
-    gracedb.add_fault("/api/events/G211117/files/psd.xml.gz", 503, 503, 503)
-    policy, _ = quick(max_retries=2)
+def test_interrupted_event_resumes_with_only_the_missing_upload(gracedb, store, pauses):
+    gracedb.add_fault("/api/events/G211117/files/psd.xml.gz", 502, 502, 502)
     report = fetch(
-        store, service_url=gracedb.url, superevent_ids=["S170810a"], policy=policy
+        store, service_url=gracedb.url, superevent_ids=["S170810a"], retries=2
     )
-    reason = "gave up after 2 retries: HTTP 503 Service Unavailable"
-    assert report.problems == [("G211117", "psd.xml.gz", reason)]
+    [(graceid, name, reason)] = report.problems
+    assert (graceid, name) == ("G211117", "psd.xml.gz")
+    assert reason.startswith("gave up after the client's retries")
+    assert "too many 502 error responses" in reason  # urllib3's own account
+    assert len(gracedb.paths("/api/events/G211117/files/psd.xml.gz")) == 3
     folder = store / "events" / "G211117"
     assert not (folder / "event.json").exists()  # not complete
     assert sorted(os.listdir(folder)) == ["coinc.xml"]  # no temp file left behind
     before = len(gracedb.file_requests())
-    report = fetch(
-        store, service_url=gracedb.url, superevent_ids=["S170810a"], policy=policy
-    )
+    report = fetch(store, service_url=gracedb.url, superevent_ids=["S170810a"])
     assert report.problems == []
     assert gracedb.file_requests()[before:] == [
         ("G211117", "psd.xml.gz"),
@@ -230,59 +235,93 @@ def test_interrupted_event_resumes_with_only_the_missing_upload(gracedb, store):
     assert (folder / "event.json").exists()
 
 
-# --- retries -----------------------------------------------------------------
+# --- retries (ligo-gracedb's client and its urllib3 Retry) -------------------
 
 
-def test_retries_server_errors_and_broken_downloads(gracedb, source_store, store):
+def test_retries_server_errors_and_broken_downloads(
+    gracedb, source_store, store, pauses
+):
     psd = "/api/events/G211117/files/psd.xml.gz"
-    gracedb.add_fault(psd, 503, 429, 502, "truncate")
+    gracedb.add_fault(psd, 502, (429, 7), 504, "truncate")
     gracedb.add_fault("/api/events/G211117/log/", 504)
-    policy, pauses = quick(backoff=0.5)
     report = fetch(
-        store, service_url=gracedb.url, superevent_ids=["S170810a"], policy=policy
+        store, service_url=gracedb.url, superevent_ids=["S170810a"], backoff=0.5
     )
     assert report.problems == []
     assert len(gracedb.paths(psd)) == 5
     assert stored(store, "G211117", "psd.xml.gz") == served(
         source_store, "G211117", "psd.xml.gz"
     )
-    # Exponential back-off, restarting for each request: 0.5 s, then doubling.
-    assert pauses == [0.5, 0.5, 1.0, 2.0, 4.0]
+    # urllib3's back-off is factor * 2 ** (consecutive errors - 1), none after
+    # the first error: log/ 504 -> no pause; psd: 502 -> none, 429 -> the
+    # server's Retry-After (7 s) instead, 504 (third error) -> 0.5 * 4 = 2 s;
+    # the truncated body is asked for again under a fresh Retry -> no pause.
+    assert pauses == [7.0, 2.0]
 
 
-def test_retries_a_timed_out_request(gracedb, store):
+def test_retry_after_is_capped_by_the_client_and_503_with_it_retried(
+    gracedb, store, pauses
+):
+    from ligo.gracedb.client import MAX_RETRY_AFTER_SECONDS
+
+    gracedb.add_fault("/api/events/G211117", (429, 100), (503, 2))
+    report = fetch(store, service_url=gracedb.url, superevent_ids=["S170810a"])
+    assert report.problems == [] and report.stopped is None
+    assert MAX_RETRY_AFTER_SECONDS == 30
+    assert pauses == [30.0, 2.0]
+    assert gracedb.requests.count("/api/events/G211117") == 3
+
+
+def test_retries_a_timed_out_request(gracedb, store, pauses):
     gracedb.add_fault("/api/events/G211117", 2.0)  # stalls past the timeout
-    policy, pauses = quick(backoff=0.0)
     report = fetch(
-        store,
-        service_url=gracedb.url,
-        superevent_ids=["S170810a"],
-        policy=policy,
-        timeout=0.3,
+        store, service_url=gracedb.url, superevent_ids=["S170810a"], timeout=0.3
     )
     assert report.problems == []
     assert len(gracedb.paths("/api/events/G211117")) >= 2
-    assert pauses == [0.0]
+    assert pauses == []  # one error: urllib3 retries at once
 
 
-def test_backoff_is_capped_and_honours_retry_after():
-    policy = RetryPolicy(backoff=1.0, backoff_max=600.0)
-    expected = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 600]
-    assert [policy.delay(n) for n in range(11)] == expected
-    assert policy.delay(0, retry_after=30.0) == 30.0
-    assert policy.delay(0, retry_after=10_000.0) == 600.0
-
-
-def test_client_errors_are_not_retried(gracedb, store):
+def test_client_errors_are_not_retried(gracedb, store, pauses):
     gracedb.add_fault("/api/events/G211117", 500)
-    policy, pauses = quick()
-    report = fetch(
-        store, service_url=gracedb.url, superevent_ids=["S170810a"], policy=policy
-    )
+    report = fetch(store, service_url=gracedb.url, superevent_ids=["S170810a"])
     assert pauses == []
+    assert gracedb.requests.count("/api/events/G211117") == 1
     assert report.problems == [
         ("G211117", "event.json", "HTTP 500 Internal Server Error")
     ]
+
+
+def test_maintenance_503_stops_the_fetch_and_the_next_call_resumes(
+    gracedb, store, capsys
+):
+    psd = "/api/events/G211117/files/psd.xml.gz"
+    gracedb.add_fault(psd, 503)  # no Retry-After: GraceDB's maintenance mode
+    argv = [str(store), "--service-url", gracedb.url, "--query", WINDOW, "-q"]
+    assert run_cli(argv) == 3
+    err = capsys.readouterr().err
+    assert "HTTP 503 without Retry-After" in err
+    assert "G211117: psd.xml.gz" in err
+    # Asked once, not retried; nothing asked after it (S170810a is the second
+    # superevent of the window, so S170320a is complete and the rest untouched).
+    assert len(gracedb.paths(psd)) == 1
+    assert gracedb.requests[-1] == psd
+    assert (store / "events" / "G322589" / "event.json").exists()
+    assert not (store / "events" / "G211117" / "event.json").exists()
+    assert not (store / "superevents" / "S170810a" / "signoffs.json").exists()
+    assert run_cli(argv) == 0
+    assert (store / "events" / "G211117" / "event.json").exists()
+    assert (store / "superevents" / "S170810a" / "signoffs.json").exists()
+
+
+def test_service_url_defaults_to_ligo_gracedbs():
+    from gwreplay.fetch.client import default_service_url
+
+    # ligo-gracedb's documented default, the production server.
+    assert default_service_url() == "https://gracedb.ligo.org/api/"
+    parser = argparse.ArgumentParser()
+    fetch_module.build_parser(parser)
+    assert parser.parse_args(["s", "--superevent", "S1"]).service_url is None
 
 
 # --- optional and required uploads -------------------------------------------
@@ -450,7 +489,7 @@ def test_netrc_password_is_used_but_never_logged_or_stored(
     monkeypatch.delenv("IGWN_AUTH_UTILS_FIND_X509")
     caplog.set_level("DEBUG")  # urllib3, requests, igwn-auth-utils, gwreplay
     with serving(source_store, basic_auth=(USER, PASSWORD)) as server:
-        server.add_fault("/api/events/G211117/files/psd.xml.gz", 503)
+        server.add_fault("/api/events/G211117/files/psd.xml.gz", 502)
         server.add_fault("/api/events/G211117", 403)  # an auth failure message too
         argv = [str(store), "--service-url", server.url, "--auth", "netrc"]
         argv += ["--superevent", "S170810a", "--retry-backoff", "0", "-v"]
@@ -537,10 +576,7 @@ def test_fetched_store_replays_with_gwreplay_run(gracedb, store, tmp_path):
 
     from conftest import gwreplay
 
-    policy, _ = quick()
-    report = fetch(
-        store, service_url=gracedb.url, superevent_ids=["S170810a"], policy=policy
-    )
+    report = fetch(store, service_url=gracedb.url, superevent_ids=["S170810a"])
     assert report.problems == []
     results = tmp_path / "results"
     status, output = gwreplay(

@@ -1,12 +1,27 @@
-"""Checks of downloaded uploads: XML/FITS screening and streaming to a file."""
+"""Checks of downloaded uploads: XML, FITS and JSON screening; streaming to a file."""
 
 import gzip
+import logging
 import os
 import xml.etree.ElementTree
 import zlib
 
+import urllib3.exceptions
+
+from ..atomic import atomic_path
 from ..errors import EventInputError
 from ..xmlguard import max_upload_bytes, screen_upload
+from .client import retry_of
+
+log = logging.getLogger(__name__)
+
+#: How a response body fails after its headers arrived. urllib3 raises these
+#: from ``raw.read``, after the client's Retry has handed over the response.
+BODY_ERRORS = (
+    urllib3.exceptions.ProtocolError,
+    urllib3.exceptions.ReadTimeoutError,
+    urllib3.exceptions.IncompleteRead,
+)
 
 #: Largest upload (bytes, after any HTTP decoding) gwreplay will download.
 fetch_max_bytes = max_upload_bytes
@@ -93,18 +108,46 @@ def check_fits(graceid, filename, path, *, limit=fetch_max_bytes):
         raise EventInputError(graceid, filename, f"unreadable FITS: {exc}") from exc
 
 
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def check_json(graceid, filename, path, *, limit=fetch_max_bytes):
+    """Refuse an upload that is not one JSON object (a pipeline's p_astro.json).
+
+    Screening (empty, size) first; then strict JSON (RFC 8259): UTF-8, and
+    no ``NaN`` or ``Infinity``, which Python's json module would otherwise
+    accept. What the object must hold is the store's concern
+    (:mod:`gwreplay.store`), not the download's.
+    """
+    import json
+
+    _screen(graceid, filename, path, limit, xml=False)
+    try:
+        with open(path, "rb") as f:
+            data = json.loads(f.read().decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise EventInputError(graceid, filename, f"not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise EventInputError(graceid, filename, "not a JSON object")
+
+
 def check_upload(graceid, filename, path, *, limit=fetch_max_bytes):
     """Check one downloaded upload according to its type (by file name)."""
     if filename.endswith((".xml", ".xml.gz")):
         check_xml(graceid, filename, path, limit=limit)
     elif filename.endswith((".fits", ".fits.gz")):
         check_fits(graceid, filename, path, limit=limit)
+    elif filename.endswith(".json"):
+        check_json(graceid, filename, path, limit=limit)
     else:
         _screen(graceid, filename, path, limit, xml=False)
 
 
-def _stream_to_file(graceid, filename, raw, path, limit):
+def stream_to_file(graceid, filename, raw, path, limit, on_chunk=None):
     """Copy the response body to ``path``; return the number of bytes received.
+
+    ``on_chunk(nbytes)`` is told of each piece as it arrives (progress).
 
     ligo-gracedb decodes ``Content-Encoding: gzip``, so a web server that
     labels ``*.gz`` files that way hands us the uncompressed bytes; those are
@@ -117,6 +160,8 @@ def _stream_to_file(graceid, filename, raw, path, limit):
         out = gzip.GzipFile(fileobj=f, mode="wb", filename="", mtime=0) if regzip else f
         while chunk:
             total += len(chunk)
+            if on_chunk is not None:
+                on_chunk(len(chunk))
             if total > limit:
                 raise EventInputError(
                     graceid,
@@ -132,3 +177,46 @@ def _stream_to_file(graceid, filename, raw, path, limit):
     if total == 0:
         raise EventInputError(graceid, filename, "the server sent an empty file")
     return total
+
+
+def download(client, graceid, filename, dest, *, limit, on_chunk=None):
+    """Stream one upload to a temp file beside ``dest``, check it, rename it.
+
+    Returns the number of bytes received. A body broken off half-way
+    (truncated, reset, stalled past the timeout) is asked for again under
+    the client's own urllib3 ``Retry`` (its count and back-off), which
+    covers the request and its headers but not the body read afterwards.
+    """
+    retry = retry_of(client)
+    while True:
+        raw = client.files(graceid, filename)
+        try:
+            with atomic_path(dest) as tmp:
+                size = stream_to_file(graceid, filename, raw, tmp, limit, on_chunk)
+                check_upload(graceid, filename, tmp, limit=limit)
+            return size
+        except BODY_ERRORS as exc:
+            retry = _next_attempt(retry, graceid, filename, exc)
+        finally:
+            raw.close()
+
+
+def _next_attempt(retry, graceid, filename, exc):
+    """Count one broken body against ``retry``; sleep its back-off; return it."""
+    read_errors = (
+        urllib3.exceptions.ProtocolError,
+        urllib3.exceptions.ReadTimeoutError,
+    )
+    error = (
+        exc if isinstance(exc, read_errors) else urllib3.exceptions.ProtocolError(exc)
+    )
+    try:
+        retry = retry.increment(method="GET", url=filename, error=error)
+    except (urllib3.exceptions.MaxRetryError, *BODY_ERRORS) as final:
+        reason = f"download broken off and the client's retries exhausted: {exc}"
+        raise EventInputError(graceid, filename, reason) from final
+    log.warning(
+        "%s: %s: download broken off (%s); asking again", graceid, filename, exc
+    )
+    retry.sleep()
+    return retry

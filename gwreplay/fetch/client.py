@@ -1,12 +1,20 @@
-"""The ligo-gracedb client: timeout, authentication, service URL checks, retries."""
+"""The ligo-gracedb client: its retries, a request timeout, auth, service URLs.
+
+Retries are the client's own (ligo-gracedb 2.16.1, ``ligo/gracedb/client.py``):
+``GraceDb(retries=, backoff_factor=, retry_codes=)`` mounts a urllib3
+``Retry`` (``GraceDbRetry``) that retries 408, 409, 502, 504, a 503 *with*
+``Retry-After`` and a 429 with ``Retry-After`` (urllib3's
+``RETRY_AFTER_STATUS_CODES``), connection failures and read timeouts, with
+urllib3's exponential back-off, honouring ``Retry-After`` up to the
+client's ``MAX_RETRY_AFTER_SECONDS``. A 503 *without* ``Retry-After`` is
+GraceDB's maintenance mode and is not retried: :func:`call` turns it into
+:class:`ServerUnavailable`, which stops the whole fetch.
+"""
 
 import contextlib
 import ipaddress
 import logging
 import os
-import time
-from dataclasses import dataclass
-from http.client import HTTPException
 from urllib.parse import urlsplit
 
 import requests
@@ -16,29 +24,8 @@ from ..errors import EventInputError
 
 log = logging.getLogger(__name__)
 
-#: Retries after the first attempt, as gwcelery's GraceDB tasks (max_retries=10).
-fetch_max_retries = 10
-#: First back-off (s); doubles each retry, like Celery's ``retry_backoff=True``.
-fetch_retry_backoff = 1.0
-#: Longest back-off (s), Celery's default ``retry_backoff_max``.
-fetch_retry_backoff_max = 600.0
-#: Connect and read timeout (s) of each HTTP request.
+#: Connect and read timeout (s) of each HTTP request; requests has none.
 fetch_timeout = 60.0
-
-#: HTTP statuses worth retrying: gwcelery's set plus 408 (request timeout).
-RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
-#: Transport failures worth retrying (gwcelery: gaierror, TimeoutError,
-#: HTTPException; requests and urllib3 wrap these in their own classes).
-RETRY_EXCEPTIONS = (
-    requests.exceptions.ConnectionError,
-    requests.exceptions.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    urllib3.exceptions.HTTPError,
-    HTTPException,
-    TimeoutError,
-    ConnectionError,
-)
-
 
 AUTH_CHOICES = ("all", "scitoken", "x509", "netrc")
 
@@ -50,6 +37,18 @@ class NotOnServer(Exception):
     """The server answered 404: the object or upload does not exist there."""
 
 
+class ServerUnavailable(Exception):
+    """GraceDB answered 503 without Retry-After: maintenance; stop the fetch."""
+
+    def __init__(self, object_id, filename):
+        self.object_id, self.filename = str(object_id), str(filename)
+        super().__init__(
+            f"GraceDB is unavailable (HTTP 503 without Retry-After: maintenance) "
+            f"while fetching {object_id}: {filename}; fetch stopped, run the same "
+            "command again later to resume"
+        )
+
+
 # --- the client --------------------------------------------------------------
 
 
@@ -57,8 +56,8 @@ def _client_class():
     """:class:`GraceDb` with a default timeout on every request.
 
     ``GraceDb.files`` and friends take no timeout, and ``requests`` waits
-    forever without one; a stalled server must instead raise a timeout that
-    the retry loop handles, as gwcelery's tasks retry ``TimeoutError``.
+    forever without one; a stalled server must instead raise a read timeout,
+    which the client's urllib3 ``Retry`` then retries.
     """
     from ligo.gracedb.rest import GraceDb
 
@@ -71,6 +70,13 @@ def _client_class():
             return super().request(method, url, *args, timeout=timeout, **kwargs)
 
     return GraceDbWithTimeout
+
+
+def default_service_url():
+    """ligo-gracedb's own default API root (``DEFAULT_SERVICE_URL``)."""
+    from ligo.gracedb.client import DEFAULT_SERVICE_URL
+
+    return DEFAULT_SERVICE_URL
 
 
 @contextlib.contextmanager
@@ -103,15 +109,31 @@ def auth_environment(auth):
                 os.environ[name] = value
 
 
-def make_client(service_url, *, auth="all", timeout=fetch_timeout):
+def make_client(
+    service_url, *, auth="all", timeout=fetch_timeout, retries=None, backoff=None
+):
     """A GraceDB client for ``service_url`` (call inside :func:`auth_environment`).
 
-    Retries are gwreplay's (:class:`RetryPolicy`), so the client's own are off.
+    ``retries`` and ``backoff`` (urllib3's ``backoff_factor``) go to
+    :class:`GraceDb`; None keeps ligo-gracedb's own defaults. The client
+    mounts its retrying adapter for ``https://`` only; plain ``http`` (which
+    :func:`check_service_url` allows to the local machine only, i.e. a test
+    server) gets an adapter with the same ``Retry``.
     """
+    from requests.adapters import HTTPAdapter
+
+    options = {"retries": retries, "backoff_factor": backoff}
+    options = {key: value for key, value in options.items() if value is not None}
     use_auth = "all" if auth == "netrc" else auth
-    client = _client_class()(service_url, use_auth=use_auth, retries=0)
+    client = _client_class()(service_url, use_auth=use_auth, **options)
     client.request_timeout = timeout
+    client.mount("http://", HTTPAdapter(max_retries=retry_of(client)))
     return client
+
+
+def retry_of(client):
+    """The urllib3 ``Retry`` the client's HTTPS adapter applies to each request."""
+    return client.get_adapter("https://").max_retries
 
 
 def check_service_url(url):
@@ -147,24 +169,7 @@ def _is_loopback(host):
         return False
 
 
-# --- retries -----------------------------------------------------------------
-
-
-@dataclass
-class RetryPolicy:
-    """How often and how patiently to retry a failing request."""
-
-    max_retries: int = fetch_max_retries
-    backoff: float = fetch_retry_backoff
-    backoff_max: float = fetch_retry_backoff_max
-    sleep: object = time.sleep
-
-    def delay(self, retry, retry_after=None):
-        """Pause before retry number ``retry`` (0-based): doubling, capped."""
-        pause = min(self.backoff * 2**retry, self.backoff_max)
-        if retry_after is not None:
-            pause = max(pause, min(retry_after, self.backoff_max))
-        return pause
+# --- one request -------------------------------------------------------------
 
 
 def _status(exc):
@@ -172,22 +177,10 @@ def _status(exc):
     return getattr(response, "status_code", None)
 
 
-def is_retryable(exc):
-    """True for transient failures: 408/429/5xx gateway errors and transport errors."""
-    if isinstance(exc, requests.exceptions.HTTPError):
-        return _status(exc) in RETRY_STATUSES
-    return isinstance(exc, RETRY_EXCEPTIONS)
-
-
-def _retry_after(exc):
-    """Seconds from a numeric ``Retry-After`` header, if the server sent one."""
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None) or {}
-    value = headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
+def _is_maintenance(exc):
+    """GraceDB's maintenance 503 is the one that carries no Retry-After."""
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    return _status(exc) == 503 and "Retry-After" not in headers
 
 
 def describe_error(exc):
@@ -202,53 +195,34 @@ def describe_error(exc):
             body = (getattr(exc.response, "text", "") or "").strip()
             text += f": {body[:200]}" if body else ""
         return text
-    if isinstance(exc, (requests.exceptions.Timeout, TimeoutError)) or isinstance(
-        exc, urllib3.exceptions.TimeoutError
-    ):
+    inner = exc.args[0] if exc.args else None
+    if isinstance(inner, urllib3.exceptions.MaxRetryError):
+        # The client's Retry ran out; its reason says of what.
+        return f"gave up after the client's retries: {inner.reason}"
+    if isinstance(exc, (requests.exceptions.Timeout, TimeoutError)):
         return f"timed out ({type(exc).__name__})"
     return f"{type(exc).__name__}: {exc}"
 
 
-def call_with_retries(object_id, filename, func, policy):
-    """Run ``func()``, retrying transient failures; name the object on failure.
+def call(object_id, filename, func):
+    """Run ``func()`` once (the client retries inside it); name the object on failure.
 
-    Returns what ``func`` returns. Raises :class:`NotOnServer` on HTTP 404 and
-    :class:`EventInputError` (``"<id>: <file>: <reason>"``) for anything else
-    that does not succeed; errors ``func`` raises itself as EventInputError
-    (a download that fails its checks) pass through unretried.
+    Returns what ``func`` returns. Raises :class:`NotOnServer` on HTTP 404,
+    :class:`ServerUnavailable` on a maintenance 503, and
+    :class:`EventInputError` (``"<id>: <file>: <reason>"``) for any other
+    failed request or unreadable answer; errors ``func`` raises itself as
+    EventInputError (a download that fails its checks) pass through.
     """
-    retry = 0
-    while True:
-        try:
-            return func()
-        except EventInputError:
-            raise
-        except Exception as exc:
-            if _status(exc) == 404:
-                raise NotOnServer(object_id, filename) from exc
-            if not is_retryable(exc):
-                if isinstance(exc, requests.exceptions.RequestException):
-                    reason = describe_error(exc)
-                elif isinstance(exc, _SERVER_DATA_ERRORS):
-                    reason = f"unexpected server response: {describe_error(exc)}"
-                else:
-                    raise
-                raise EventInputError(object_id, filename, reason) from exc
-            if retry >= policy.max_retries:
-                raise EventInputError(
-                    object_id,
-                    filename,
-                    f"gave up after {retry} retries: {describe_error(exc)}",
-                ) from exc
-            pause = policy.delay(retry, _retry_after(exc))
-            retry += 1
-            log.warning(
-                "%s: %s: %s; retry %d/%d in %.3g s",
-                object_id,
-                filename,
-                describe_error(exc),
-                retry,
-                policy.max_retries,
-                pause,
-            )
-            policy.sleep(pause)
+    try:
+        return func()
+    except EventInputError:
+        raise
+    except requests.exceptions.RequestException as exc:
+        if _status(exc) == 404:
+            raise NotOnServer(object_id, filename) from exc
+        if _is_maintenance(exc):
+            raise ServerUnavailable(object_id, filename) from exc
+        raise EventInputError(object_id, filename, describe_error(exc)) from exc
+    except _SERVER_DATA_ERRORS as exc:
+        reason = f"unexpected server response: {describe_error(exc)}"
+        raise EventInputError(object_id, filename, reason) from exc

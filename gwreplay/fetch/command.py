@@ -1,26 +1,30 @@
-"""``gwreplay fetch`` command line: arguments and exit status."""
+"""``gwreplay fetch`` command line: arguments, summary and exit status.
 
+Exit status: 0 everything fetched; 1 something could not be (each problem
+listed on stderr); 2 invalid arguments; 3 stopped early because GraceDB is
+in maintenance (run the same command again later: it resumes).
+"""
+
+import argparse
 import logging
 import sys
 
 from .checks import fetch_max_bytes
-from .client import (
-    AUTH_CHOICES,
-    RetryPolicy,
-    fetch_max_retries,
-    fetch_retry_backoff,
-    fetch_timeout,
-)
-from .fetcher import CATEGORIES, fetch
+from .client import AUTH_CHOICES, fetch_timeout
+from .selection import CATEGORIES, fetch
+
+#: Exit status of a fetch that GraceDB's maintenance stopped.
+EXIT_STOPPED = 3
 
 
 def build_parser(parser):
     """Arguments of ``gwreplay fetch``."""
+    parser.formatter_class = argparse.ArgumentDefaultsHelpFormatter
     parser.add_argument("store", help="event store to fill (docs/store.md)")
     parser.add_argument(
         "--service-url",
-        required=True,
-        help="GraceDB API root, e.g. https://gracedb.ligo.org/api/",
+        help="GraceDB API root, e.g. https://gracedb-playground.ligo.org/api/ "
+        "(default: ligo-gracedb's own, the production GraceDB)",
     )
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument(
@@ -43,27 +47,26 @@ def build_parser(parser):
         "--auth",
         choices=AUTH_CHOICES,
         default="all",
-        help="credential discovery: all (SciToken then X.509; default), "
+        help="credential discovery: all (SciToken then X.509), "
         "scitoken, x509, or netrc (basic auth from ~/.netrc or $NETRC)",
     )
     parser.add_argument(
         "--max-retries",
         type=int,
-        default=fetch_max_retries,
-        help=f"retries of a failing request (default {fetch_max_retries})",
+        help="retries of a failing request, by the ligo-gracedb client "
+        "(default: ligo-gracedb's)",
     )
     parser.add_argument(
         "--retry-backoff",
         type=float,
-        default=fetch_retry_backoff,
-        help="first pause (s) between retries, then doubling "
-        f"(default {fetch_retry_backoff})",
+        help="back-off factor (s) of the client's retries: pauses of 0, 2, 4, "
+        "8 ... times it (default: ligo-gracedb's)",
     )
     parser.add_argument(
         "--timeout",
         type=float,
         default=fetch_timeout,
-        help=f"timeout (s) of each request (default {fetch_timeout})",
+        help="connect and read timeout (s) of each request",
     )
     parser.add_argument(
         "--max-bytes",
@@ -71,17 +74,17 @@ def build_parser(parser):
         default=fetch_max_bytes,
         help="largest upload to download (bytes)",
     )
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
 
 
 def main(args):
-    """Run ``gwreplay fetch``; exit status 1 if anything could not be fetched."""
+    """Run ``gwreplay fetch``; exit status as in this module's docstring."""
     if not logging.getLogger().handlers:
         logging.basicConfig(
             level=logging.DEBUG if args.verbose else logging.INFO,
             format="%(levelname)s %(name)s: %(message)s",
         )
-    policy = RetryPolicy(max_retries=args.max_retries, backoff=args.retry_backoff)
     try:
         report = fetch(
             args.store,
@@ -90,9 +93,11 @@ def main(args):
             query=args.query,
             category=args.category,
             auth=args.auth,
-            policy=policy,
+            retries=args.max_retries,
+            backoff=args.retry_backoff,
             timeout=args.timeout,
             max_bytes=args.max_bytes,
+            progress=False if args.quiet else None,
         )
     except ValueError as exc:  # InvalidIdError is a ValueError too
         print(f"gwreplay fetch: {exc}", file=sys.stderr)
@@ -100,12 +105,15 @@ def main(args):
     print(
         f"{len(report.superevents)} superevents, {len(report.events)} events fetched "
         f"({len(report.events_already_complete)} already complete), "
-        f"{len(report.downloaded)} files downloaded, "
+        f"{len(report.downloaded)} files downloaded "
+        f"({report.bytes_downloaded} bytes), "
         f"{len(report.not_on_server)} optional files not on the server"
     )
     if report.problems:
         print(f"{len(report.problems)} problems:", file=sys.stderr)
         for object_id, filename, reason in report.problems:
             print(f"  {object_id}: {filename}: {reason}", file=sys.stderr)
-        return 1
-    return 0
+    if report.stopped:
+        print(f"gwreplay fetch: {report.stopped}", file=sys.stderr)
+        return EXIT_STOPPED
+    return 1 if report.problems else 0

@@ -1,38 +1,35 @@
-"""The Fetcher: superevents and their events from one GraceDB into one store."""
+"""The Fetcher: superevents, their sign-offs and their events, into one store.
 
+Order matters for resuming (``docs/orun_replay.md``): an event's uploads
+first and its ``event.json`` last, so that ``event.json`` marks a complete
+event; a superevent's ``superevent.json`` before its events and its
+``signoffs.json`` after them. Whatever stopped a fetch, the next call asks
+only for what is missing.
+"""
+
+import json
 import logging
 import os
 from dataclasses import dataclass, field
 
-from ..atomic import atomic_path, write_json
+from ..atomic import write_json
 from ..errors import EventInputError, InvalidIdError
 from ..ids import validate_graceid, validate_superevent_id
-from ..store import EVENT_FILES
-from .checks import _stream_to_file, check_upload, fetch_max_bytes
-from .client import (
-    NotOnServer,
-    RetryPolicy,
-    auth_environment,
-    call_with_retries,
-    check_service_url,
-    fetch_timeout,
-    make_client,
-)
-from .uploads import required_uploads, upload_times, wanted_uploads
+from . import signoffs
+from .checks import download, fetch_max_bytes
+from .client import NotOnServer, call
+from .uploads import FETCHED_FILES, required_uploads, upload_times, wanted_uploads
 
 log = logging.getLogger(__name__)
-
-#: ``--category`` value -> (GraceDB category name, superevent ID prefix).
-CATEGORIES = {
-    "production": ("Production", "S"),
-    "mdc": ("MDC", "MS"),
-    "test": ("Test", "TS"),
-}
 
 
 @dataclass
 class FetchReport:
-    """What a fetch did: counts, downloads, absent optional uploads, problems."""
+    """What a fetch did: counts, downloads, absent optional uploads, problems.
+
+    ``stopped`` is the message of a fetch ended early (GraceDB in
+    maintenance), else None.
+    """
 
     superevents: list = field(default_factory=list)
     events: list = field(default_factory=list)
@@ -40,58 +37,67 @@ class FetchReport:
     downloaded: list = field(default_factory=list)
     not_on_server: list = field(default_factory=list)
     problems: list = field(default_factory=list)
+    stopped: str = None
+    bytes_downloaded: int = 0
 
     def problem(self, object_id, filename, reason):
         """Record (and log) one failure; the fetch carries on."""
         self.problems.append((str(object_id), str(filename), str(reason)))
         log.error("%s: %s: %s", object_id, filename, reason)
 
+    def stop(self, exc):
+        """Record (and log) why the fetch ends before its end."""
+        self.stopped = str(exc)
+        log.error("%s", exc)
+
 
 class Fetcher:
     """Fetches superevents and their events from one GraceDB into one store."""
 
-    def __init__(self, client, store, *, policy=None, max_bytes=fetch_max_bytes):
+    def __init__(self, client, store, *, max_bytes=fetch_max_bytes, progress=None):
         self.client = client
         self.store = os.path.abspath(os.fspath(store))
-        self.policy = policy or RetryPolicy()
         self.max_bytes = max_bytes
+        self.progress = progress
         self.report = FetchReport()
 
-    def _call(self, object_id, filename, func):
-        return call_with_retries(object_id, filename, func, self.policy)
-
     def _json(self, object_id, filename, func):
-        data = self._call(object_id, filename, lambda: func().json())
+        data = call(object_id, filename, lambda: func().json())
         if not isinstance(data, dict):
             raise EventInputError(
                 object_id, filename, "server response is not a JSON object"
             )
         return data
 
+    def _list(self, object_id, filename, func, key):
+        items = self._json(object_id, filename, func).get(key)
+        if not isinstance(items, list):
+            raise EventInputError(object_id, filename, f"no {key!r} list in answer")
+        return items
+
     # superevents
 
-    def superevents_by_id(self, superevent_ids):
-        """Yield the JSON of each named superevent (stored copy if there is one)."""
-        for sid in superevent_ids:
-            path = self._superevent_path(sid)
-            try:
-                if os.path.exists(path):
-                    yield _read_json(sid, path)
-                else:
-                    yield self._json(
-                        sid, "superevent.json", lambda s=sid: self.client.superevent(s)
-                    )
-            except NotOnServer:
-                self.report.problem(
-                    sid, "superevent.json", "no such superevent on the server"
-                )
-            except EventInputError as exc:
-                self.report.problem(exc.event_id, exc.filename, exc.reason)
+    def superevent_by_id(self, sid):
+        """The JSON of one named superevent (the stored copy if there is one)."""
+        path = self._superevent_path(sid)
+        try:
+            if os.path.exists(path):
+                return _read_json(sid, path)
+            return self._json(
+                sid, "superevent.json", lambda: self.client.superevent(sid)
+            )
+        except NotOnServer:
+            self.report.problem(
+                sid, "superevent.json", "no such superevent on the server"
+            )
+        except EventInputError as exc:
+            self.report.problem(exc.event_id, exc.filename, exc.reason)
+        return None
 
     def superevents_by_query(self, query):
         """The superevents a GraceDB superevent query returns (all pages)."""
         try:
-            return self._call(
+            return call(
                 "query", "superevents", lambda: list(self.client.superevents(query))
             )
         except NotOnServer:
@@ -103,7 +109,7 @@ class Fetcher:
         return []
 
     def fetch_superevent(self, superevent, category=None):
-        """Store one superevent's JSON and fetch each of its G-events."""
+        """Store one superevent's JSON, fetch its G-events, then its sign-offs."""
         if not isinstance(superevent, dict):
             self.report.problem(
                 "query", "superevents", "server sent a non-object superevent"
@@ -148,6 +154,29 @@ class Fetcher:
                 self.report.problem(sid, "superevent.json", f"{exc}; skipped")
                 continue
             self.fetch_event(graceid)
+        self.fetch_signoffs(sid)
+
+    def fetch_signoffs(self, sid):
+        """Write ``signoffs.json`` from the server's sign-offs, labels and log."""
+        path = os.path.join(
+            os.path.dirname(self._superevent_path(sid)), signoffs.FILENAME
+        )
+        if os.path.exists(path):
+            return
+        name = signoffs.FILENAME
+        try:
+            records = self._list(
+                sid, name, lambda: self.client.signoffs(sid), "signoffs"
+            )
+            labels = self._list(sid, name, lambda: self.client.labels(sid), "labels")
+            entries = self._list(sid, name, lambda: self.client.logs(sid), "log")
+            write_json(path, signoffs.signoff_record(sid, records, labels, entries))
+        except NotOnServer:
+            self.report.problem(
+                sid, name, "sign-off, label or log list not found (404)"
+            )
+        except EventInputError as exc:
+            self.report.problem(exc.event_id, exc.filename, exc.reason)
 
     def _superevent_path(self, sid):
         return os.path.join(self.store, "superevents", sid, "superevent.json")
@@ -182,7 +211,7 @@ class Fetcher:
         record = dict(event)
         record["uploads"] = [
             {"filename": name, "created": times[name]}
-            for name in EVENT_FILES
+            for name in FETCHED_FILES
             if name in present and name in times
         ]
         write_json(os.path.join(folder, "event.json"), record)
@@ -196,7 +225,7 @@ class Fetcher:
             dest = os.path.join(folder, name)
             if not os.path.exists(dest):
                 try:
-                    self._call(
+                    call(
                         graceid,
                         name,
                         lambda n=name, d=dest: self._download(graceid, n, d),
@@ -216,84 +245,25 @@ class Fetcher:
         return present
 
     def _download(self, graceid, filename, dest):
-        """One attempt: stream the upload to a temp file, check it, rename it."""
-        raw = self.client.files(graceid, filename)
-        try:
-            with atomic_path(dest) as tmp:
-                size = _stream_to_file(graceid, filename, raw, tmp, self.max_bytes)
-                check_upload(graceid, filename, tmp, limit=self.max_bytes)
-        finally:
-            raw.close()
+        size = download(
+            self.client,
+            graceid,
+            filename,
+            dest,
+            limit=self.max_bytes,
+            on_chunk=self._received,
+        )
         log.info("%s: %s: %d bytes", graceid, filename, size)
+
+    def _received(self, nbytes):
+        self.report.bytes_downloaded += nbytes
+        if self.progress is not None:
+            self.progress.received(nbytes)
 
 
 def _read_json(object_id, path):
-    import json
-
     try:
         with open(path, "rb") as f:
             return json.loads(f.read().decode("utf-8"))
     except (OSError, ValueError) as exc:
         raise EventInputError(object_id, os.path.basename(path), str(exc)) from exc
-
-
-def category_query(query, category):
-    """Add GraceDB's ``category:`` term for ``--category`` to a superevent query."""
-    if category is None:
-        return query
-    if "category:" in query.lower():
-        raise ValueError("give the category either in --query or with --category")
-    return f"{query} category: {CATEGORIES[category][0]}".strip()
-
-
-def check_superevent_ids(superevent_ids, category):
-    """Validate IDs given on the command line and their category prefix."""
-    for sid in superevent_ids:
-        validate_superevent_id(sid)
-        if category is not None:
-            prefix = CATEGORIES[category][1]
-            if not (sid.startswith(prefix) and sid[len(prefix)].isdigit()):
-                raise ValueError(f"{sid} is not a {category} superevent ({prefix}...)")
-    return list(superevent_ids)
-
-
-def fetch(
-    store,
-    *,
-    service_url,
-    superevent_ids=None,
-    query=None,
-    category=None,
-    auth="all",
-    client=None,
-    policy=None,
-    timeout=fetch_timeout,
-    max_bytes=fetch_max_bytes,
-):
-    """Fill ``store`` from GraceDB; return a :class:`FetchReport`.
-
-    Give either ``superevent_ids`` or a superevent ``query`` (GraceDB's query
-    language, e.g. ``"gpstime: 1238166018 .. 1238170000"``); ``category``
-    (``production``, ``mdc``, ``test``) restricts either. ``client`` replaces
-    the GraceDb client (tests); otherwise one is made for ``service_url``.
-    """
-    if (superevent_ids is None) == (query is None):
-        raise ValueError("give either superevent IDs or a query")
-    check_service_url(service_url)
-    if superevent_ids is not None:
-        superevent_ids = check_superevent_ids(superevent_ids, category)
-    else:
-        query = category_query(query, category)
-    category_name = CATEGORIES[category][0] if category else None
-    with auth_environment(auth):
-        if client is None:
-            client = make_client(service_url, auth=auth, timeout=timeout)
-        fetcher = Fetcher(client, store, policy=policy, max_bytes=max_bytes)
-        if superevent_ids is not None:
-            superevents = fetcher.superevents_by_id(superevent_ids)
-        else:
-            log.info("querying superevents: %s", query)
-            superevents = fetcher.superevents_by_query(query)
-        for superevent in superevents:
-            fetcher.fetch_superevent(superevent, category_name)
-    return fetcher.report

@@ -14,6 +14,28 @@ PIPELINE_UPLOADS = {
     "olib": ("LIB.fits.gz",),
 }
 
+#: O4 uploads fetched only when the event's log lists them (issue 14): the
+#: pipelines' own p_astro (gwcelery 3.0.0 reads ``<pipeline>.p_astro.json``;
+#: ``p_astro.json`` is the name of the one it passes on) and the burst
+#: searches' multi-order sky maps. ``bayestar.multiorder.fits`` is left out
+#: on purpose: it is what the replay computes.
+O4_UPLOADS = (
+    "p_astro.json",
+    "gstlal.p_astro.json",
+    "MBTA.p_astro.json",
+    "pycbc.p_astro.json",
+    "spiir.p_astro.json",
+    "cwb.multiorder.fits",
+    "olib.multiorder.fits",
+    "mly.multiorder.fits",
+    "aframe.multiorder.fits",
+)
+
+#: Every upload name gwreplay fetch knows, in the order event.json lists them.
+#: Names from the server are only compared against this list, never used as
+#: paths themselves.
+FETCHED_FILES = EVENT_FILES + O4_UPLOADS
+
 
 def upload_times(graceid, log_entries):
     """When each replay-relevant upload reached GraceDB, from the event's log.
@@ -22,11 +44,11 @@ def upload_times(graceid, log_entries):
     ``created`` (GraceDB's "YYYY-MM-DD HH:MM:SS UTC"). ``GET files/<name>``
     serves the newest version, so the time kept is that of the entry with the
     highest version. Returns ``{filename: GPS seconds}`` for names in
-    :data:`gwreplay.store.EVENT_FILES` only.
+    :data:`FETCHED_FILES` only.
     """
     newest = {}
     for entry in log_entries:
-        if not isinstance(entry, dict) or entry.get("filename") not in EVENT_FILES:
+        if not isinstance(entry, dict) or entry.get("filename") not in FETCHED_FILES:
             continue
         version = entry.get("file_version")
         version = version if isinstance(version, int) else -1
@@ -50,14 +72,18 @@ def required_uploads(event):
 
 
 def wanted_uploads(event, logged_names):
-    """Uploads to try, in store order: required, the pipeline's usual, logged."""
+    """Uploads to try, in store order: required, the pipeline's usual, logged.
+
+    The O4 uploads (:data:`O4_UPLOADS`) are never guessed: only a log entry
+    makes them wanted.
+    """
     pipeline = str(event.get("pipeline", "")).lower()
     names = set(required_uploads(event)) | set(logged_names)
     names |= set(PIPELINE_UPLOADS.get(pipeline, ()))
     if not is_cbc(_group_pipeline(event)):
         names.discard("psd.xml.gz")
         names.discard("ranking_data.xml.gz")
-    return [name for name in EVENT_FILES if name in names]
+    return [name for name in FETCHED_FILES if name in names]
 
 
 def _group_pipeline(event):
