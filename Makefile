@@ -29,6 +29,8 @@ oracle:
 	@want=$$(sha256sum $(ORACLE_REQUIREMENTS) | cut -d' ' -f1); \
 	if [ "$$(cat '$(ORACLE_VENV)/.stamp' 2>/dev/null)" = "$$want" ]; then exit 0; fi; \
 	echo "oracle: building gwcelery 3.0.0 in $(ORACLE_VENV) (a few minutes)"; \
+	if [ -e '$(ORACLE_VENV)' ] && [ ! -f '$(ORACLE_VENV)/pyvenv.cfg' ]; then \
+		echo "oracle: $(ORACLE_VENV) exists and is not a venv; not replacing it" >&2; exit 1; fi; \
 	rm -rf '$(ORACLE_VENV)' && $(PYTHON) -m venv '$(ORACLE_VENV)' && \
 	'$(ORACLE_VENV)/bin/python' -m pip install --quiet --disable-pip-version-check \
 		--no-deps --requirement $(ORACLE_REQUIREMENTS) && \

@@ -4,7 +4,9 @@ gwcelery runs in its own environment (``make oracle``; docs/policies.md),
 under ``GWREPLAY_ORACLE_PYTHON`` or the default path below. The fixture
 starts :mod:`bridge` there once per session and sends it one batch per
 :meth:`Oracle.call`. When the environment is absent, the fixture builds it
-with ``make oracle``; only if that fails are the oracle tests skipped.
+with ``make oracle`` (at the default path only; a python named by
+``GWREPLAY_ORACLE_PYTHON`` is never built over); only if that fails, or the
+named python is absent, are the oracle tests skipped.
 """
 
 import json
@@ -92,6 +94,12 @@ def gwcelery():
     """gwcelery 3.0.0 behind :meth:`Oracle.call`; skipped only if unbuildable."""
     python = oracle_python()
     if not python.exists():
+        if (
+            "GWREPLAY_ORACLE_PYTHON" in os.environ
+        ):  # never build over a path we were given
+            pytest.skip(
+                f"gwcelery 3.0.0 oracle {python} (GWREPLAY_ORACLE_PYTHON) absent"
+            )
         why = _build(python)
         if why:
             pytest.skip(f"gwcelery 3.0.0 oracle at {python} absent and {why}")
