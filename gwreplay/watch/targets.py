@@ -1,0 +1,299 @@
+"""What the watcher may ask Snakemake for: products and alerts, and from what.
+
+Everything that encodes *which product needs which uploads* lives here, as
+gwcelery's ``orchestrator.handle_cbc_event`` starts each annotation on its
+upload: BAYESTAR on ``psd.xml.gz`` (or on ``coinc.xml`` alone when the
+pipeline embedded the PSDs), the source classification on ``coinc.xml``,
+gstlal's p_astro on ``ranking_data.xml.gz``. Which products an event gets
+is :func:`gwreplay.plan.event_products` (the workflow's plan) and the
+superevents are :func:`gwreplay.superevents.form_superevents` (or the
+store's own), so the watcher and a batch replay agree on both. A target is
+a tuple ``(kind, key, inputs)``: ``("product", (graceid, product),
+signature)`` or ``("alert", sid, [preferred, signature, gw_events])``.
+"""
+
+import logging
+import os
+
+from ..errors import EventInputError
+from ..plan import event_products
+from ..store import BURST_SKYMAPS, is_cbc
+from ..summary import PRODUCT_RULES
+from ..superevents import CONFIG_KEYS as SUPEREVENT_KEYS
+from .uploads import UNCHANGED
+
+log = logging.getLogger("gwreplay.watch")
+
+#: Marker of a LIGO-LW frequency series: PSDs embedded in coinc.xml.
+_PSD_MARKER = b"REAL8FrequencySeries"
+
+
+def coinc_embeds_psds(path):
+    """Whether a coinc.xml carries the PSDs (O4 pipelines upload them inside)."""
+    tail = b""
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            if _PSD_MARKER in tail + chunk:
+                return True
+            tail = chunk[-len(_PSD_MARKER) :]
+    return False
+
+
+def product_path(results, graceid, product):
+    """A result of one event."""
+    return os.path.join(results, "events", graceid, product)
+
+
+def alert_path(results, sid, filename="alert.json"):
+    """A result of one superevent."""
+    return os.path.join(results, "superevents", sid, filename)
+
+
+def failure_lookups(kind, key, preferred=None):
+    """Where the failure record of a target that was not made may be.
+
+    ``(rules, ids)`` pairs, in the order they are consulted: a product's
+    own rule; for an alert the superevent job (which names the step that
+    failed), then the preferred event's annotations.
+    """
+    if kind == "product":
+        return [([PRODUCT_RULES[key[1]]], [key[0]])]
+    return [(["superevent"], [key]), (list(PRODUCT_RULES.values()), [preferred])]
+
+
+class Targets:
+    """The events, superevents and products of a watched store.
+
+    ``uploads`` (:class:`gwreplay.watch.uploads.Uploads`) answers which
+    files are present, complete and valid; this class keeps the validated
+    events, the latest superevent formation and, per product, the input
+    signature it was last requested from.
+    """
+
+    def __init__(self, store, results, conf, uploads):
+        self.store = store
+        self.results = results
+        self.conf = conf
+        self.uploads = uploads
+        self.events = {}  # graceid -> validated event.json
+        self.superevents = {}  # sid -> manager record, latest formation
+        self.stale = True  # whether the events changed since the formation
+        self.requested = {}  # (graceid, product) -> input signature last requested
+
+    def target_path(self, kind, key):
+        """The file Snakemake is asked for."""
+        if kind == "product":
+            return product_path(self.results, *key)
+        return alert_path(self.results, key)
+
+    def refresh_event(self, graceid, quiet=False):
+        """Reload one event.json once it is complete; drop the event if invalid."""
+        event = self.uploads.load_event(graceid)
+        if event is UNCHANGED:
+            return
+        if event is None:
+            if self.events.pop(graceid, None) is not None:
+                self.stale = True
+            return
+        known = graceid in self.events
+        self.events[graceid] = event
+        self.stale = True
+        if quiet:
+            return
+        log.info(
+            "event %s %s: %s %s, created GPS %.3f, FAR %.3g Hz",
+            graceid,
+            "updated" if known else "new",
+            event["group"],
+            event["pipeline"],
+            event["created"],
+            event["far"],
+        )
+
+    # ---- products of events ----------------------------------------------
+
+    def product_inputs(self, graceid, event, product):
+        """Uploads a product is made from, or the reason it must wait.
+
+        As ``handle_cbc_event``: BAYESTAR starts on ``psd.xml.gz``, or on
+        ``coinc.xml`` alone when the pipeline embedded the PSDs and
+        announced no separate PSD upload.
+        """
+        coinc = self.uploads.verdict(graceid, "coinc.xml")
+        if coinc is None:
+            return "waiting for coinc.xml"
+        if product == "source_classification.json":
+            return ["coinc.xml"]
+        if product == "p_astro_gstlal.json":
+            if self.uploads.verdict(graceid, "ranking_data.xml.gz") is None:
+                return "waiting for ranking_data.xml.gz"
+            return ["coinc.xml", "ranking_data.xml.gz"]
+        if (graceid, "psd.xml.gz") in self.uploads:
+            if self.uploads.verdict(graceid, "psd.xml.gz") is None:
+                return "waiting for psd.xml.gz"
+            return ["coinc.xml", "psd.xml.gz"]
+        announced = {entry.get("filename") for entry in event.get("uploads") or ()}
+        if "psd.xml.gz" in announced:
+            return "waiting for psd.xml.gz"
+        coinc_path = self.uploads.path(graceid, "coinc.xml")
+        if coinc != "ok" or coinc_embeds_psds(coinc_path):
+            return ["coinc.xml"]
+        return "waiting for psd.xml.gz (coinc.xml has no PSDs)"
+
+    def _input_names(self, graceid, product):
+        """The uploads a product is made from, by presence alone (no validation)."""
+        if product == "source_classification.json":
+            return ["coinc.xml"]
+        if product == "p_astro_gstlal.json":
+            return ["coinc.xml", "ranking_data.xml.gz"]
+        if (graceid, "psd.xml.gz") in self.uploads:
+            return ["coinc.xml", "psd.xml.gz"]
+        return ["coinc.xml"]
+
+    def products_of(self, graceid, event):
+        """The annotations the workflow makes for one event, as its plan sees it."""
+        event = dict(event, files=self.uploads.present(graceid))
+        disabled = self.conf.get("bayestar_disabled_detectors", [])
+        return event, event_products(event, disabled)
+
+    def plan_products(self):
+        """Targets: annotations of the events touched since the last plan."""
+        dirty = self.uploads.take_dirty()
+        for graceid in dirty:
+            self.refresh_event(graceid)
+        targets = []
+        for graceid in dirty:
+            event = self.events.get(graceid)
+            if event is None:
+                continue
+            event, products = self.products_of(graceid, event)
+            for product in products:
+                if self._unchanged(graceid, product):
+                    continue  # built (or failed) from these very uploads
+                inputs = self.product_inputs(graceid, event, product)
+                if isinstance(inputs, str):
+                    continue
+                signature = self.uploads.signatures(graceid, inputs)
+                if self.requested.get((graceid, product)) == signature:
+                    continue
+                targets.append(("product", (graceid, product), signature))
+        return targets
+
+    def _unchanged(self, graceid, product):
+        """Whether a product was already asked for from the current uploads.
+
+        Checked before any validation, so that a restart over a store of
+        thousands of finished events reads none of their files.
+        """
+        names = self._input_names(graceid, product)
+        if not all(self.uploads.complete(graceid, name) for name in names):
+            return False
+        signature = self.uploads.signatures(graceid, names)
+        return self.requested.get((graceid, product)) == signature
+
+    def built(self, key, signature):
+        """A product was requested from these uploads (built or failed)."""
+        self.requested[key] = signature
+
+    def resume_products(self):
+        """Products built after their uploads last changed are not asked for again."""
+        for graceid, event in self.events.items():
+            for product in self.products_of(graceid, event)[1]:
+                path = product_path(self.results, graceid, product)
+                names = self._input_names(graceid, product)
+                if not all(self.uploads.complete(graceid, name) for name in names):
+                    continue
+                try:
+                    built = os.stat(path).st_mtime_ns
+                except FileNotFoundError:
+                    continue
+                if self.uploads.written_before(graceid, names, built):
+                    self.requested[(graceid, product)] = self.uploads.signatures(
+                        graceid, names
+                    )
+
+    # ---- superevents and their alerts ---------------------------------------
+
+    def form(self):
+        """The superevents, as the workflow will form them at parse time."""
+        from ..superevents import load_store_superevents
+
+        if not self.stale:
+            return self.superevents
+        self.stale = False
+        supplied = []
+        if os.path.isdir(os.path.join(self.store, "superevents")):
+            try:
+                supplied = load_store_superevents(self.store)
+            except (EventInputError, ValueError) as exc:
+                log.info("rejected store superevents: %s", exc)
+        if supplied:
+            records = supplied
+        else:
+            conf = {key: self.conf[key] for key in SUPEREVENT_KEYS if key in self.conf}
+            records = self._form_from_events(conf)
+        self.superevents = {record["superevent_id"]: record for record in records}
+        return self.superevents
+
+    def _form_from_events(self, conf):
+        """The superevent manager's records; an event it rejects is left out."""
+        from ..superevents import form_superevents
+
+        events = dict(self.events)
+        while True:
+            try:
+                return form_superevents(list(events.values()), **conf)
+            except EventInputError as exc:
+                # The workflow's parse fails on this event too; listed.
+                log.info("rejected %s (superevent manager)", exc)
+                if events.pop(exc.event_id, None) is None:
+                    return []
+
+    def alert_inputs(self, record):
+        """The preferred event's inputs of an alert, or the reason it must wait."""
+        graceid = record["preferred_event"]
+        event = self.events.get(graceid)
+        if event is None:
+            return f"preferred event {graceid} not in the store"
+        names = []
+        if is_cbc(event):
+            event, products = self.products_of(graceid, event)
+            if not products:
+                return f"waiting for {graceid}/coinc.xml"
+            for product in products:
+                inputs = self.product_inputs(graceid, event, product)
+                if isinstance(inputs, str):
+                    return f"{graceid}: {inputs}"
+                names += inputs
+        else:
+            skymap = BURST_SKYMAPS[event["pipeline"]]
+            if self.uploads.verdict(graceid, skymap) is None:
+                return f"waiting for {graceid}/{skymap}"
+            names.append(skymap)
+        signature = self.uploads.signatures(graceid, sorted(set(names)))
+        return [graceid, signature, record["gw_events"]]
+
+    def frames_ready(self, record):
+        """Whether the state-vector check can run now and give its final answer.
+
+        True for MDC events (not checked) and when the frame stream of every
+        configured detector has passed the end of the check window (or the
+        detector has no frames at all): frames never arrive for times already
+        passed, so the answer cannot change. Unused since the watcher stopped
+        requesting ``dq.json`` early (one ``superevent`` job builds it).
+        """
+        event = self.events[record["preferred_event"]]
+        if event.get("search") == "MDC":
+            return True
+        from ..dq import find_frames, ifo_from_channel
+
+        prepost = self.conf.get("check_vector_prepost", {}).get(event["pipeline"])
+        if not prepost:
+            return False
+        end = float(record["t_end"]) + float(prepost[1])
+        detectors = {ifo_from_channel(c) for c in self.conf.get("llhoft_channels", {})}
+        for detector in sorted(detectors):
+            frames = find_frames(self.store, detector, self.conf["llhoft_glob"])
+            if frames and max(float(span[1]) for span, _ in frames) < end:
+                return False
+        return True

@@ -1,0 +1,246 @@
+"""The watcher's main loop: the parts of :mod:`gwreplay.watch` put together.
+
+One :class:`Watcher` follows one store into one results folder. Its loop is
+gwcelery's orchestrator on the replay clock: settle the uploads that
+arrived, plan the products they made buildable
+(:class:`~gwreplay.watch.targets.Targets`) and the alerts now due
+(:class:`~gwreplay.watch.clock.AlertSchedule`), ask Snakemake for them
+(:class:`~gwreplay.watch.runner.SnakemakeRunner`), record the outcome
+(:class:`~gwreplay.watch.state.WatchState`), then wait for the next upload
+or due time.
+"""
+
+import logging
+import os
+import time
+
+from .clock import AlertSchedule, watch_grace_seconds
+from .observer import watch_poll_seconds
+from .runner import SnakemakeRunner, StopRequest, first_error, watch_stop_timeout
+from .state import WatchState
+from .targets import Targets, alert_path, failure_lookups
+from .uploads import Uploads, watch_settle_seconds
+
+log = logging.getLogger("gwreplay.watch")
+
+#: Seconds during which a burst of uploads is collected into one run.
+watch_batch_seconds = 1.0
+
+
+class Watcher:
+    """Follow a store; ask Snakemake for what new uploads make buildable."""
+
+    def __init__(
+        self,
+        store,
+        results,
+        conf,
+        *,
+        clock,
+        batch_seconds=watch_batch_seconds,
+        settle_seconds=watch_settle_seconds,
+        grace_seconds=watch_grace_seconds,
+        run_options=None,
+        stop_timeout=watch_stop_timeout,
+        poll=False,
+        poll_seconds=watch_poll_seconds,
+    ):
+        self.store = os.path.abspath(store)
+        self.events_root = os.path.join(self.store, "events")
+        self.results = os.path.abspath(results)
+        self.clock = clock
+        self.batch_seconds = batch_seconds
+        self.poll = poll
+        self.poll_seconds = poll_seconds
+        timeout = float(conf["orchestrator_timeout"])
+        self.uploads = Uploads(self.events_root, settle_seconds)
+        self.targets = Targets(self.store, self.results, conf, self.uploads)
+        self.schedule = AlertSchedule(clock, timeout, grace_seconds)
+        self.state = WatchState(
+            os.path.join(self.results, "watch_state.json"),
+            store=self.store,
+            results=self.results,
+            timeout=timeout,
+        )
+        self.stop = StopRequest()
+        self.runner = SnakemakeRunner(
+            self.store,
+            self.results,
+            run_options,
+            stop=self.stop,
+            stop_timeout=stop_timeout,
+        )
+
+    # ---- the parts' entry points, as the tests and the CLI use them ----------
+
+    @property
+    def events(self):
+        """Validated event.json of every event, by GraceID."""
+        return self.targets.events
+
+    @property
+    def settle_seconds(self):
+        """Seconds a file written in place must stay unchanged to count."""
+        return self.uploads.settle_seconds
+
+    @settle_seconds.setter
+    def settle_seconds(self, seconds):
+        self.uploads.settle_seconds = seconds
+
+    def upload_path(self, graceid, filename):
+        """An upload of one event in the store."""
+        return self.uploads.path(graceid, filename)
+
+    def touch(self, path, complete, writing=False):
+        """A file was written, closed or renamed into place."""
+        self.uploads.touch(path, complete, writing)
+
+    def settle(self):
+        """Files written in place that stayed unchanged count as complete."""
+        self.uploads.settle()
+
+    def verdict(self, graceid, name):
+        """``None`` (absent or incomplete), ``"ok"`` or why the upload is broken."""
+        return self.uploads.verdict(graceid, name)
+
+    def refresh_event(self, graceid):
+        """Reload one event.json once it is complete; drop the event if invalid."""
+        self.targets.refresh_event(graceid)
+
+    def product_inputs(self, graceid, event, product):
+        """Uploads a product is made from, or the reason it must wait."""
+        return self.targets.product_inputs(graceid, event, product)
+
+    def request_stop(self, signum, frame):
+        """SIGINT/SIGTERM: stop after the current run (a second one interrupts it)."""
+        self.stop.request(signum, frame)
+
+    # ---- runs --------------------------------------------------------------
+
+    def plan(self):
+        """Every target the uploads and the replay clock make due now."""
+        targets = self.targets.plan_products()
+        superevents = self.targets.form()
+        return targets + self.schedule.plan(
+            superevents, self.state, self.targets.alert_inputs
+        )
+
+    def run(self, targets):
+        """One Snakemake run for ``targets``; then record what it produced."""
+        number = self.state.next_run()
+        superevents = self.targets.form()
+        for kind, key, inputs in targets:
+            if kind == "alert":
+                record = superevents[key]
+                self.state.requested(key, record, self.schedule.due(record))
+                self.schedule.requested(key, inputs)
+        self.state.save()
+        paths = [self.targets.target_path(kind, key) for kind, key, _ in targets]
+        log.info(
+            "run %d: requesting %d target(s): %s",
+            number,
+            len(paths),
+            " ".join(os.path.relpath(p, self.results) for p in paths),
+        )
+        urgent = [
+            self.targets.target_path(k, key) for k, key, _ in targets if k == "alert"
+        ]
+        status, seconds, logfile = self.runner.run(
+            number, paths, urgent, while_waiting=self._drain_now
+        )
+        log.info(
+            "run %d finished: status %d in %.2f s (log %s)%s",
+            number,
+            status,
+            seconds,
+            os.path.relpath(logfile, self.results),
+            f": {first_error(logfile)}" if status else "",
+        )
+        for kind, key, inputs in targets:
+            if kind == "product":
+                self._record_product(key, inputs)
+            else:
+                self._record_alert(key, status, logfile)
+        self.state.save()
+
+    def _drain_now(self):
+        """Record the uploads that arrived, without waiting."""
+        self.uploads.drain(block=False)
+
+    def _record_product(self, key, inputs):
+        self.targets.built(key, inputs)
+        if not os.path.exists(self.targets.target_path("product", key)):
+            reason = self.runner.failure(failure_lookups("product", key))
+            log.info("failed %s/%s: %s", *key, reason or "see the run log")
+
+    def _record_alert(self, sid, status, logfile):
+        path = alert_path(self.results, sid)
+        if os.path.exists(path):
+            self.state.issued(sid, path, self.clock)
+            return
+        preferred = self.state.preferred_event(sid)
+        reason = self.runner.failure(failure_lookups("alert", sid, preferred))
+        self.state.not_produced(sid, reason, status, logfile)
+
+    # ---- main loop -------------------------------------------------------
+
+    def wait_for_work(self):
+        """Block until uploads arrive (then batch them) or an alert falls due."""
+        due = self.schedule.seconds_to_next_due(self.targets.form(), self.state)
+        limits = [x for x in (due, self.uploads.next_settle()) if x is not None]
+        deadline = time.monotonic() + (min(limits) if limits else 3600.0)
+        while not self.stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            if self.uploads.drain(block=True, timeout=min(remaining, 0.25)):
+                break
+        # A burst of uploads: collect it, but never past an alert's due time.
+        batch_end = min(deadline, time.monotonic() + self.batch_seconds)
+        while not self.stop.is_set():
+            remaining = batch_end - time.monotonic()
+            if remaining <= 0:
+                return
+            self.uploads.drain(block=True, timeout=min(remaining, 0.25))
+
+    def startup(self):
+        """Resume: what the store and the results folder hold already."""
+        self.state.load()
+        self.uploads.scan_store()
+        for graceid in self.uploads.dirty_events():
+            self.targets.refresh_event(graceid, quiet=True)  # no line per event
+        self.targets.resume_products()
+        superevents = self.targets.form()
+        present = self.state.resume(
+            superevents,
+            lambda sid: alert_path(self.results, sid),
+            self.schedule.due,
+            self.clock,
+        )
+        for sid in present:
+            self.schedule.announced_as(sid, superevents[sid]["preferred_event"])
+        log.info(
+            "resumed: %d events, %d superevents, %d alerts already issued",
+            len(self.targets.events),
+            len(self.targets.form()),
+            self.state.produced_count(),
+        )
+
+    def serve(self):
+        """Follow the store until a stop is requested."""
+        os.makedirs(self.events_root, exist_ok=True)
+        # First, so that nothing written during the start-up scan is lost.
+        self.uploads.start_observer(poll=self.poll, poll_seconds=self.poll_seconds)
+        try:
+            self.startup()
+            while not self.stop.is_set():
+                self.uploads.settle()
+                targets = self.plan()
+                if targets:
+                    self.run(targets)
+                    continue
+                self.wait_for_work()
+        finally:
+            self.uploads.stop_observer()
+            self.state.save()
+            log.info("stopped after %d run(s)", self.state.runs)
