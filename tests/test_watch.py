@@ -454,3 +454,70 @@ def test_half_written_file_waits_until_unchanged(tmp_path):
     (folder / ".x.tmp").write_bytes(b"")
     watcher.touch(str(folder / ".x.tmp"), complete=True)
     assert ("G7", ".x.tmp") not in watcher.uploads
+
+
+# --------------------------------------------------------------------------
+# Units of the parts: the alert schedule and the restart state.
+# --------------------------------------------------------------------------
+
+
+class _FixedClock:
+    """A replay clock that reads ``now`` (GPS), for the schedule's units."""
+
+    def __init__(self, now):
+        self.reading = now
+
+    def now(self):
+        return self.reading
+
+
+def _superevent(sid, created, preferred):
+    return {
+        "superevent_id": sid,
+        "created": created,
+        "preferred_event": preferred,
+        "gw_events": [preferred],
+    }
+
+
+def test_alert_falls_due_at_created_plus_timeout_plus_grace(tmp_path):
+    from gwreplay.watch.clock import AlertSchedule
+    from gwreplay.watch.state import WatchState
+
+    clock = _FixedClock(1000.0 + 15.0 + 2.0 - 0.5)  # half a second before due
+    schedule = AlertSchedule(clock, 15.0, grace_seconds=2.0)
+    state = WatchState(
+        tmp_path / "s.json", store="S", results=str(tmp_path), timeout=15.0
+    )
+    record = _superevent("S1", 1000.0, "G1")
+    assert schedule.due(record) == 1015.0
+    ready = lambda record: ["G1", [], ["G1"]]  # noqa: E731
+    assert schedule.plan({"S1": record}, state, ready) == []
+    assert schedule.seconds_to_next_due({"S1": record}, state) == pytest.approx(0.5)
+    clock.reading = 1017.0
+    assert schedule.plan({"S1": record}, state, ready) == [
+        ("alert", "S1", ["G1", [], ["G1"]])
+    ]
+    # Requested once: never planned again, and no longer counted as due.
+    state.requested("S1", record, schedule.due(record))
+    assert schedule.plan({"S1": record}, state, ready) == []
+    assert schedule.seconds_to_next_due({"S1": record}, state) is None
+
+
+def test_alert_without_failure_record_is_retried_three_times(tmp_path):
+    from gwreplay.watch.state import WatchState
+
+    state = WatchState(
+        tmp_path / "s.json", store="S", results=str(tmp_path), timeout=15.0
+    )
+    record = _superevent("S1", 1000.0, "G1")
+    statuses = []
+    for _ in range(3):
+        state.requested("S1", record, 1015.0)
+        state.not_produced("S1", None, 1, str(tmp_path / "run.log"))
+        statuses.append(state.status("S1"))
+    assert statuses == ["retry", "retry", "failed"]
+    state.save()
+    saved = json.loads((tmp_path / "s.json").read_text())["alerts"]["S1"]
+    assert saved["reason"] == "run status 1"
+    assert saved["requests"] == saved["attempts"] == 3
