@@ -12,19 +12,24 @@ import time
 def build_parser(parser):
     """Arguments of ``gwreplay demo``."""
     parser.add_argument("directory", help="demo folder (store/ and results/ inside)")
+    from .run import add_display_options
+
     parser.add_argument("--superevents", type=int, default=6, help="MDC size")
     parser.add_argument("--seed", type=int, default=1, help="MDC random seed")
     parser.add_argument("--cores", default="all", help="local cores")
+    add_display_options(parser)
 
 
-def _generate(store, superevents, seed):
+def _generate(store, superevents, seed, quiet):
     from .mdc.generate import generate_store
 
-    generate_store(store, superevents=superevents, seed=seed)
+    generate_store(store, superevents=superevents, seed=seed, progress=not quiet)
 
 
 def main(args):
     """Generate, replay, report; print the paths a user looks at next."""
+    from .progress import RunDisplay, output_mode
+    from .report import write_report
     from .run import replay
 
     directory = os.path.abspath(args.directory)
@@ -35,16 +40,11 @@ def main(args):
         print(
             f"gwreplay demo: generating a {args.superevents}-superevent MDC in {store}"
         )
-        _generate(store, args.superevents, args.seed)
+        _generate(store, args.superevents, args.seed, args.quiet)
     print(f"gwreplay demo: replaying {store} into {results}")
-    status, failures = replay(store, results, cores=args.cores)
-    report_dir = None
-    try:
-        from .report import write_report
-    except ModuleNotFoundError:
-        write_report = None
-    if write_report is not None:
-        report_dir = write_report(results, store=store)
+    display = RunDisplay(output_mode(verbose=args.verbose, quiet=args.quiet))
+    status, failures = replay(store, results, cores=args.cores, display=display)
+    report_dir = write_report(results, store=store, quiet=args.quiet)
     elapsed = time.monotonic() - start
     print()
     print(f"gwreplay demo finished in {elapsed:.0f} s (snakemake exit status {status})")
@@ -54,6 +54,8 @@ def main(args):
     print(f"  circulars:      {os.path.join(superevents, 'circular.txt')}")
     failures_csv = os.path.join(results, "failures.csv")
     print(f"  failures:       {failures_csv} ({len(failures)} rows)")
+    if display.logfile:
+        print(f"  snakemake log:  {display.logfile} ({display.progress.summary()})")
     if report_dir:
         print(f"  report:         {os.path.join(report_dir, 'index.html')}")
     return 1 if status or failures else 0

@@ -2,7 +2,7 @@
 
 gwreplay mdc STORE [--superevents N] [--seed S]
                    [--mix bns=0.4,nsbh=0.2,bbh=0.4] [--detectors H1,L1,V1]
-                   [--psd MODEL | --psd H1=MODEL,V1=MODEL] [--mdc] [--jobs J]
+                   [--psd MODEL | --psd H1=MODEL,V1=MODEL] [--mdc] [--jobs J] [-q]
 """
 
 import logging
@@ -69,17 +69,15 @@ def build_parser(parser):
         "--superevents",
         type=int,
         default=8,
-        help="number of superevents (sources and significant noise; default 8)",
+        help="number of superevents (sources and significant noise)",
     )
-    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed")
     parser.add_argument(
         "--mix",
         default="bns=0.4,nsbh=0.2,bbh=0.4",
-        help="shares of source classes (default bns=0.4,nsbh=0.2,bbh=0.4)",
+        help="shares of source classes",
     )
-    parser.add_argument(
-        "--detectors", default="H1,L1,V1", help="detectors (default H1,L1,V1)"
-    )
+    parser.add_argument("--detectors", default="H1,L1,V1", help="detectors")
     parser.add_argument(
         "--psd",
         metavar="MODEL",
@@ -92,14 +90,13 @@ def build_parser(parser):
         action="store_true",
         help="MDC events: search 'MDC' and M-prefixed IDs (DQ check skipped)",
     )
-    parser.add_argument(
-        "-j", "--jobs", type=int, default=1, help="worker processes (default 1)"
-    )
+    parser.add_argument("-j", "--jobs", type=int, default=1, help="worker processes")
     parser.add_argument(
         "--overwrite",
         action="store_true",
         help="replace an existing MDC in STORE (events/, frames/, truth.json...)",
     )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 def main(args):
@@ -129,6 +126,7 @@ def main(args):
             mdc=args.mdc,
             jobs=args.jobs,
             overwrite=args.overwrite,
+            progress=not args.quiet,
         )
     except FileExistsError as exc:
         print(f"gwreplay mdc: {exc}", file=sys.stderr)

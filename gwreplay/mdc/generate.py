@@ -10,9 +10,7 @@
 The same seed and options give a byte-identical store.
 """
 
-import concurrent.futures
 import functools
-import multiprocessing
 import os
 
 import numpy as np
@@ -28,14 +26,27 @@ FIRST_EVENT_NUMBER = 100001
 STORE_ENTRIES = ("events", "frames", "superevents", "injections.xml", "truth.json")
 
 
-def _simulate_all(slots, conf, jobs):
-    """Simulate the slots, in ``jobs`` processes; results in slot order."""
+def _simulate_all(slots, conf, jobs, progress=True):
+    """Simulate the slots, in ``jobs`` processes; results in slot order.
+
+    Through ligo.skymap's ``progress_map`` (tqdm, a process pool for
+    ``jobs > 1``), as ligo.skymap's own tools run their work: a bar on a
+    terminal, nothing elsewhere or without ``progress``. Each slot depends
+    on its own seed only, so the store is the same for any ``jobs``.
+    """
+    from ligo.skymap.util.progress import progress_map
+
     simulate = functools.partial(candidates_module.simulate_slot, conf=conf)
-    if jobs <= 1 or len(slots) <= 1:
-        return [simulate(slot) for slot in slots]
-    context = multiprocessing.get_context("fork")
-    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        return list(pool.map(simulate, slots, chunksize=1))
+    return list(
+        progress_map(
+            simulate,
+            slots,
+            jobs=jobs,
+            desc="simulating",
+            unit="slot",
+            disable=None if progress else True,
+        )
+    )
 
 
 def assign_graceids(results, mdc):
@@ -124,19 +135,20 @@ def generate_store(
     jobs=1,
     overwrite=False,
     conf=None,
+    progress=False,
 ):
     """Generate an MDC store of ``superevents`` superevents in ``store``.
 
     ``mix`` maps BNS/NSBH/BBH to shares, ``detectors`` lists detector
     prefixes, ``psd_models`` maps detectors to lalsimulation noise curves,
     ``mdc`` makes MDC events (search ``MDC``, ``M`` IDs). Returns the truth
-    document.
+    document. ``progress``: a progress bar of the simulation on a terminal.
     """
     store = os.path.abspath(os.fspath(store))
     conf = _conf(conf, mix, detectors, psd_models)
     _check_store(store, overwrite)
     slots = schedule.plan_slots(superevents, seed, conf)
-    results = _simulate_all(slots, conf, jobs)
+    results = _simulate_all(slots, conf, jobs, progress)
     assign_graceids(results, mdc)
     sources = assign_simulation_ids(results)
 
