@@ -18,12 +18,10 @@ from .ligolw_io import open_event_source
 
 log = logging.getLogger(__name__)
 
-#: Detectors whose data BAYESTAR ignores (gwcelery: ``disabled_detectors`` arg).
-bayestar_disabled_detectors = ()
-#: Waveform used by BAYESTAR for the template's signal model (ligo.skymap default).
-bayestar_waveform = "o2-uberbank"
-#: Low-frequency cutoff in Hz (ligo.skymap default).
-bayestar_f_low = 30.0
+#: The settings of the ``bayestar`` rule's script (values: config/config.yaml).
+CONFIG_KEYS = ("bayestar_disabled_detectors", "bayestar_waveform", "bayestar_f_low")
+#: The settings of the ``bayestar`` rule's resources.
+RESOURCE_KEYS = ("bayestar_threads", "bayestar_mem_mb", "bayestar_runtime_min")
 
 
 #: The reduced-order-model data file of SEOBNRv4_ROM, which the o2-uberbank
@@ -118,7 +116,7 @@ def load_event(graceid, coinc_path, psd_path=None, disabled_detectors=()):
     return event
 
 
-def localize(event, graceid, *, waveform=bayestar_waveform, f_low=bayestar_f_low):
+def localize(event, graceid, *, waveform, f_low):
     """Run BAYESTAR on ``event`` and stamp the sky map with replay metadata."""
     from ligo.skymap.bayestar import localize as bayestar_localize
 
@@ -165,11 +163,11 @@ def localize_event(
     psd_path,
     out_path,
     *,
-    disabled_detectors=bayestar_disabled_detectors,
+    bayestar_disabled_detectors,
+    bayestar_waveform,
+    bayestar_f_low,
     threads=1,
     creation_gps=None,
-    waveform=bayestar_waveform,
-    f_low=bayestar_f_low,
 ):
     """Localise one event and write ``bayestar.fits.gz`` atomically.
 
@@ -178,10 +176,10 @@ def localize_event(
     """
     set_threads(threads)
     try:
-        event = load_event(graceid, coinc_path, psd_path, disabled_detectors)
+        event = load_event(graceid, coinc_path, psd_path, bayestar_disabled_detectors)
     except AllDetectorsDisabled as exc:
         log.warning("%s", exc)
         return False
-    skymap = localize(event, graceid, waveform=waveform, f_low=f_low)
+    skymap = localize(event, graceid, waveform=bayestar_waveform, f_low=bayestar_f_low)
     write_bytes(out_path, sky_map_bytes(skymap, creation_gps))
     return True

@@ -21,7 +21,7 @@ import re
 from .atomic import write_text
 from .errors import EventInputError
 from .ids import validate_graceid, validate_superevent_id
-from .voevent import gracedb_base_url, gracedb_host, require, superevent_file_url
+from .voevent import gracedb_base_url, require, superevent_file_url
 
 #: GraceDB names the Kafka alerts it stores ``<SID>-<N>-<alert type>.json``.
 NOTICE_FILENAME = re.compile(
@@ -93,7 +93,8 @@ class ReplayGraceDb:
         files,
         labels,
         events=None,
-        gracedb_host=gracedb_host,
+        *,
+        gracedb_host,
     ):
         self.superevent_id = validate_superevent_id(
             require(superevent, "superevent_id", "superevent", "superevent.json")
@@ -199,7 +200,7 @@ def compose_circular(
     labels,
     *,
     events=None,
-    gracedb_host=gracedb_host,
+    gracedb_host,
     remove_text_wrap=True,
 ):
     """Return the GCN Circular draft of ``superevent`` (subject and body).
@@ -214,7 +215,7 @@ def compose_circular(
     import ligo.followup_advocate
 
     client = ReplayGraceDb(
-        superevent, preferred_event, files, labels, events, gracedb_host
+        superevent, preferred_event, files, labels, events, gracedb_host=gracedb_host
     )
     try:
         return ligo.followup_advocate.compose(

@@ -91,59 +91,14 @@ detchar_bit_definitions = {
     "virgo_state_vector_bits": virgo_state_vector_bits,
 }
 
-# --------------------------------------------------------------------------
-# Configuration defaults: names and values of gwcelery.conf (O3).
-# --------------------------------------------------------------------------
-
-#: Frame files of one detector; ``{detector}`` -> H1/L1/V1, ``{store}`` -> store.
-llhoft_glob = "{store}/frames/{detector}/*.gwf"
-
-#: Channels checked, each with the name of its bit definitions.
-llhoft_channels = {
-    "H1:DMT-DQ_VECTOR": "dmt_dq_vector_bits",
-    "L1:DMT-DQ_VECTOR": "dmt_dq_vector_bits",
-    "H1:GDS-CALIB_STATE_VECTOR": "ligo_state_vector_bits",
-    "L1:GDS-CALIB_STATE_VECTOR": "ligo_state_vector_bits",
-    "V1:DQ_ANALYSIS_STATE_VECTOR": "virgo_state_vector_bits",
-}
-
-#: Seconds checked before t_start and after t_end, per pipeline.
-check_vector_prepost = {
-    "gstlal": [2, 2],
-    "spiir": [2, 2],
-    "pycbc": [2, 2],
-    "MBTAOnline": [2, 2],
-    "oLIB": [0.5, 0.5],
-    "LIB": [0.5, 0.5],
-    "CWB": [0.5, 0.5],
-    "HardwareInjection": [2, 2],
-    "Swift": [2, 2],
-    "Fermi": [2, 2],
-    "SNEWS": [2, 2],
-}
-
-#: Whether a pipeline analyses gated h(t); if so DMT-DQ_VECTOR is not checked.
-uses_gatedhoft = {
-    "gstlal": True,
-    "spiir": True,
-    "pycbc": True,
-    "MBTAOnline": True,
-    "oLIB": False,
-    "LIB": False,
-    "CWB": True,
-    "HardwareInjection": False,
-    "Swift": False,
-    "Fermi": False,
-    "SNEWS": False,
-}
-
-#: The configuration keys :func:`check_vectors` accepts (besides ``store``).
+#: The configuration keys :func:`check_vectors` reads (besides ``store``);
+#: gwcelery's values are in config/config.yaml. The bit layouts above are
+#: gwcelery's code, not configuration.
 CONFIG_KEYS = (
     "llhoft_glob",
     "llhoft_channels",
     "check_vector_prepost",
     "uses_gatedhoft",
-    "detchar_bit_definitions",
 )
 
 _STATE_WORDS = {None: "unknown", False: "bad", True: "good"}
@@ -177,7 +132,7 @@ def is_injection_bit(name):
 # --------------------------------------------------------------------------
 
 
-def find_frames(store, detector, pattern=llhoft_glob):
+def find_frames(store, detector, pattern):
     """Frame files of ``detector`` as ``[(segment, path), ...]`` sorted by time.
 
     Spans come from the file names (LIGO-T050017), so no file is opened here;
@@ -350,10 +305,10 @@ def check_vectors(
     preferred_event,
     *,
     store,
-    llhoft_glob=llhoft_glob,
-    llhoft_channels=llhoft_channels,
-    check_vector_prepost=check_vector_prepost,
-    uses_gatedhoft=uses_gatedhoft,
+    llhoft_glob,
+    llhoft_channels,
+    check_vector_prepost,
+    uses_gatedhoft,
     detchar_bit_definitions=detchar_bit_definitions,
 ):
     """Data-quality check of a superevent: the content of its ``dq.json``.

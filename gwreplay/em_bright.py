@@ -107,19 +107,9 @@ from .xmlguard import screen_upload
 
 log = logging.getLogger(__name__)
 
-# --- configuration (config/config.yaml) --------------------------------------
+# --- configuration (values and their sources: config/config.yaml) ---------------
 
-#: Largest neutron-star mass in Msun: HasNS counts samples with m2 at or below
-#: it, and it separates NS from BH in HasRemnant (ligo.em_bright's default
-#: ``threshold=3.0``).
-em_bright_ns_max_mass = 3.0
-#: Neutron-star radius in km, which sets the compactness in the remnant-mass
-#: fit; GW170817 gave R = 11.9 +/- 1.4 km (Abbott et al. 2018, PRL 121, 161101).
-em_bright_ns_radius = 12.0
-#: Number of samples drawn around the template.
-em_bright_num_samples = 10000
-
-#: The keyword arguments :func:`classify` and :func:`classify_coinc` accept.
+#: The settings :func:`classify` and :func:`classify_coinc` take.
 CONFIG_KEYS = ("em_bright_ns_max_mass", "em_bright_ns_radius", "em_bright_num_samples")
 
 # --- measurement-error model (see the module docstring) ------------------------
@@ -409,9 +399,9 @@ def classify(
     snr,
     *,
     seed_key,
-    em_bright_ns_max_mass=em_bright_ns_max_mass,
-    em_bright_ns_radius=em_bright_ns_radius,
-    em_bright_num_samples=em_bright_num_samples,
+    em_bright_ns_max_mass,
+    em_bright_ns_radius,
+    em_bright_num_samples,
 ):
     """HasNS, HasRemnant and HasMassGap of a template at network SNR ``snr``.
 
@@ -560,7 +550,7 @@ def read_template(graceid, coinc_path):
 def classify_coinc(graceid, coinc_path, **conf):
     """HasNS, HasRemnant and HasMassGap of the event in ``coinc_path``.
 
-    ``conf`` holds any of CONFIG_KEYS; the draws are seeded by ``graceid``.
+    ``conf`` holds the CONFIG_KEYS; the draws are seeded by ``graceid``.
     A bad file raises :class:`EventInputError`; a bad configuration ValueError.
     """
     validate_graceid(graceid)

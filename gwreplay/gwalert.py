@@ -28,7 +28,6 @@ from .ids import validate_superevent_id
 from .voevent import (
     gps_to_isot,
     gps_to_isot_seconds,
-    gracedb_host,
     has_coinc_inspiral,
     require,
     superevent_file_url,
@@ -208,7 +207,7 @@ def build_gwalert(
     *,
     significant=True,
     alert_type="preliminary",
-    gracedb_host=gracedb_host,
+    gracedb_host,
     skymap_filename=None,
 ):
     """Return the IGWN alert dict of ``superevent``, valid against the schema.

@@ -17,43 +17,24 @@ import os
 
 from .atomic import write_json
 from .circular import write_circular
+from .clock import events_known_at, notice_time
 from .errors import EventInputError
 from .gwalert import write_gwalert
-from .products import ALERT_COPIES, CIRCULAR, is_cbc_event, notice_names, plot_name
+from .products import ALERT_COPIES, CIRCULAR, notice_names, plot_name
 from .skymap_plot import copy_skymap, plot_skymap
 from .superevents import should_publish
 from .voevent import write_voevent
 from .xmlguard import screen_skymap
 
-
-def annotation_ready_time(event, replay_bayestar_seconds):
-    """Replay-clock time at which the preferred event's annotations are on GraceDB.
-
-    CBC: the last of coinc.xml, psd.xml.gz and ranking_data.xml.gz is uploaded,
-    then BAYESTAR-scale work takes ``replay_bayestar_seconds``. Burst: the
-    pipeline's own sky map upload.
-    """
-    uploads = event["upload_times"]
-    if not uploads:
-        return event["created"]
-    if is_cbc_event(event):
-        return max(uploads.values()) + replay_bayestar_seconds
-    return max(uploads.values())
-
-
-def notice_time(
-    superevent, preferred_event, orchestrator_timeout, replay_bayestar_seconds
-):
-    """When the live system would have issued the preliminary notice (GPS)."""
-    return max(
-        superevent["created"] + orchestrator_timeout,
-        annotation_ready_time(preferred_event, replay_bayestar_seconds),
-    )
-
-
-def events_known_at(events, time):
-    """The G-events GraceDB already held at ``time``, by GraceID."""
-    return {e["graceid"]: e for e in events if e["created"] <= time}
+#: The settings :func:`preliminary_alert` takes (values: config/config.yaml).
+CONFIG_KEYS = (
+    "orchestrator_timeout",
+    "replay_bayestar_seconds",
+    "voevent_role",
+    "gracedb_host",
+    "preliminary_alert_far_threshold",
+    "preliminary_alert_trials_factor",
+)
 
 
 def _load_json(event_id, path):
@@ -83,12 +64,12 @@ def preliminary_alert(
     source_classification=None,
     p_astro=None,
     events=(),
-    orchestrator_timeout=15.0,
-    replay_bayestar_seconds=30.0,
-    voevent_role="test",
-    gracedb_host="gracedb.ligo.org",
-    preliminary_alert_far_threshold=None,
-    preliminary_alert_trials_factor=None,
+    orchestrator_timeout,
+    replay_bayestar_seconds,
+    voevent_role,
+    gracedb_host,
+    preliminary_alert_far_threshold,
+    preliminary_alert_trials_factor,
 ):
     """Write the preliminary alert of one superevent, or record why there is none.
 
@@ -100,20 +81,16 @@ def preliminary_alert(
     so. Returns the alert record, also written to ``out_dir/alert.json``.
     """
     sid = superevent["superevent_id"]
-    thresholds = {
-        key: value
-        for key, value in (
-            ("preliminary_alert_far_threshold", preliminary_alert_far_threshold),
-            ("preliminary_alert_trials_factor", preliminary_alert_trials_factor),
-        )
-        if value is not None
-    }
     record = {
         "superevent_id": sid,
         "preferred_event": preferred_event["graceid"],
         "labels": sorted(dq["labels"]),
         "vetoed": bool(dq["vetoed"]),
-        "publishable": should_publish(preferred_event, **thresholds),
+        "publishable": should_publish(
+            preferred_event,
+            preliminary_alert_far_threshold=preliminary_alert_far_threshold,
+            preliminary_alert_trials_factor=preliminary_alert_trials_factor,
+        ),
         "notice": "",
         "notice_time": None,
         "files": [],
@@ -126,7 +103,10 @@ def preliminary_alert(
         return record
 
     when = notice_time(
-        superevent, preferred_event, orchestrator_timeout, replay_bayestar_seconds
+        superevent,
+        preferred_event,
+        orchestrator_timeout=orchestrator_timeout,
+        replay_bayestar_seconds=replay_bayestar_seconds,
     )
     screen_skymap(preferred_event["graceid"], skymap)
     files = {}

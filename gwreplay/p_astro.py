@@ -46,7 +46,6 @@ import re
 import warnings
 from importlib import resources
 from typing import NamedTuple
-from unittest import mock
 
 import numpy as np
 from igwn_ligolw import ligolw
@@ -56,6 +55,7 @@ from igwn_ligolw.utils import ilwd
 from .atomic import write_json
 from .errors import EventInputError
 from .ids import validate_graceid
+from .p_astro_compat import get_ln_f_over_b, load_untyped
 from .xmlguard import screen_upload
 
 with warnings.catch_warnings():
@@ -68,34 +68,9 @@ with warnings.catch_warnings():
 
 log = logging.getLogger(__name__)
 
-# --- configuration (gwcelery's key names and O3 values) ----------------------
+# --- configuration (gwcelery's key names; O3 values in config/config.yaml) ----
 
-#: Livetime in seconds of the mean Poisson counts (gwcelery ``p_astro_livetime``;
-#: equal to ``ligo/p_astro/data/p_astro_livetime.json``).
-p_astro_livetime = 14394240
-#: Mean Poisson counts per category (gwcelery ``p_astro_url``, a URL of
-#: ``H1L1V1-mean_counts-1126051217-61603201.json``). A local path; None means
-#: the copy shipped in ``ligo/p_astro/data/``.
-p_astro_url = None
-#: Template weights per category (gwcelery ``p_astro_weights_url``, a URL of
-#: ``H1L1V1-weights-bins_686-1126051217-61603201.json``). A local path whose
-#: name holds ``bins_<N>``; None means the copy shipped with p-astro.
-p_astro_weights_url = None
-#: FAR/SNR thresholds per pipeline (gwcelery ``p_astro_thresh_url``, a URL of
-#: ``H1L1V1-pipeline-far_snr-thresholds.json``). A local path; None means the
-#: copy shipped with p-astro.
-p_astro_thresh_url = None
-#: Zero-lag bins ignored when fitting the extinction model (a literal ``40`` in
-#: gwcelery's call of ``_get_ln_f_over_b``; not a gwcelery config key).
-p_astro_gstlal_extinct_zerowise_elems = 40
-#: Threshold SNR of the FAR/SNR fallback (literal ``snr_star = 8.5`` in
-#: gwcelery's ``p_astro_other.compute_p_astro``; not a gwcelery config key).
-p_astro_snr_star = 8.5
-#: Threshold FAR in Hz of the FAR/SNR fallback (literal ``far_star =
-#: 1 / (30 * 86400)`` in gwcelery's ``p_astro_other``; not a config key).
-p_astro_far_star = 1 / (30 * 86400)
-
-#: The keyword arguments :func:`compute_p_astro_gstlal` accepts.
+#: The settings :func:`compute_p_astro_gstlal` takes.
 CONFIG_KEYS = (
     "p_astro_livetime",
     "p_astro_url",
@@ -156,20 +131,19 @@ def _has_ilwdchar_ids(xmldoc):
 def read_modern_ligolw(graceid, path):
     """Screen ``path``, parse it, and return ``(xmldoc, bytes p-astro can read)``.
 
-    The document is parsed with igwn_ligolw's generic table class (table
-    look-up by name disabled, as ``igwn_ligolw_no_ilwdchar`` does) so that an
-    O2-era file with ``ilwd:char`` IDs loads at all. Such a file is converted
-    with :func:`igwn_ligolw.utils.ilwd.strip_ilwdchar` and re-serialised; a
-    file with integer IDs is returned byte for byte. Any failure raises
-    :class:`EventInputError` naming the event and the file.
+    The document is parsed with generic tables (an untyped content handler,
+    :func:`gwreplay.p_astro_compat.load_untyped`, as ``igwn_ligolw_no_ilwdchar``
+    needs them) so that an O2-era file with ``ilwd:char`` IDs loads at all.
+    Such a file is converted with :func:`igwn_ligolw.utils.ilwd.strip_ilwdchar`
+    and re-serialised; a file with integer IDs is returned byte for byte. Any
+    failure raises :class:`EventInputError` naming the event and the file.
     """
     name = os.path.basename(path)
     screen_upload(graceid, path)
     with open(path, "rb") as f:
         data = f.read()
     try:
-        with mock.patch.dict(ligolw.Table.TableByName, clear=True):
-            xmldoc = ligolw_utils.load_fileobj(io.BytesIO(data))
+        xmldoc = load_untyped(data)
     except Exception as exc:  # noqa: BLE001 - any parse failure is a bad upload
         raise EventInputError(
             graceid, name, f"not a readable LIGO-LW document: {exc}"
@@ -335,13 +309,10 @@ def ranking_statistic_p_astro(
     Raises ``ValueError`` where p-astro does (NaN/inf PDF ratios, no zero-lag
     counts): the caller then falls back as gwcelery did.
     """
-    # log(0) and 0/0 in the PDFs are what p-astro's own NaN/inf checks report;
-    # np.trapz is deprecated in numpy 2.x but p-astro 1.0.2 still calls it.
-    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message="`trapz` is deprecated", category=DeprecationWarning
-        )
-        ln_f_over_b, lam_0 = p_astro_gstlal_utils._get_ln_f_over_b(
+    # log(0) and 0/0 in the PDFs are what p-astro's own NaN/inf checks report.
+    # p-astro's np.trapz (gone in numpy 2.4) is numpy.trapezoid here, locally.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ln_f_over_b, lam_0 = get_ln_f_over_b(
             ranking_bytes,
             np.array([coinc.ln_likelihood_ratio]),
             livetime,
@@ -394,13 +365,13 @@ def estimate_p_astro_gstlal(
     coinc_path,
     ranking_data_path,
     *,
-    p_astro_livetime=p_astro_livetime,
-    p_astro_url=p_astro_url,
-    p_astro_weights_url=p_astro_weights_url,
-    p_astro_thresh_url=p_astro_thresh_url,
-    p_astro_gstlal_extinct_zerowise_elems=p_astro_gstlal_extinct_zerowise_elems,
-    p_astro_snr_star=p_astro_snr_star,
-    p_astro_far_star=p_astro_far_star,
+    p_astro_livetime,
+    p_astro_url,
+    p_astro_weights_url,
+    p_astro_thresh_url,
+    p_astro_gstlal_extinct_zerowise_elems,
+    p_astro_snr_star,
+    p_astro_far_star,
 ):
     """p_astro of a gstlal event with the method used, as a :class:`PAstroResult`.
 

@@ -17,10 +17,17 @@ from dataclasses import dataclass, field
 
 from . import products
 from .atomic import write_text
+from .config import settings
 from .provenance import sources_digest, stat_key
 from .store import load_store
+from .superevents import CONFIG_KEYS as SUPEREVENT_KEYS
+from .superevents import form_superevents
 
 log = logging.getLogger(__name__)
+
+#: The settings the plan reads: the superevent manager's and BAYESTAR's
+#: disabled detectors (events left with none get no sky map).
+CONFIG_KEYS = (*SUPEREVENT_KEYS, "bayestar_disabled_detectors")
 
 
 @dataclass
@@ -121,11 +128,9 @@ def alert_inputs(plan, superevent_id):
 
 def make_plan(store_root, results, config):
     """Load the store and decide every target of the replay."""
-    from .superevents import CONFIG_KEYS, form_superevents
-
     store = load_store(store_root)
     plan = Plan(store=store, results=os.path.abspath(results))
-    disabled = config.get("bayestar_disabled_detectors", [])
+    disabled = config["bayestar_disabled_detectors"]
     for graceid, event in store.events.items():
         if products.is_cbc_event(event) and missing_source(event):
             plan.skipped.append(
@@ -137,7 +142,7 @@ def make_plan(store_root, results, config):
     if store.superevents:
         superevents = store.superevents.values()
     else:
-        conf = {key: config[key] for key in CONFIG_KEYS if key in config}
+        conf = settings(config, SUPEREVENT_KEYS)
         superevents = form_superevents(list(store.events.values()), **conf)
     for superevent in superevents:
         sid = superevent["superevent_id"]
@@ -206,17 +211,12 @@ def plan_key(store_root, results, config):
                     _stat_key(os.path.join(entry.path, name)),
                 ]
             )
-    from .superevents import CONFIG_KEYS
-
     package = os.path.dirname(os.path.abspath(__file__))
     material = {
         "version": PLAN_CACHE_VERSION,
         "store": store_root,
         "results": os.path.abspath(results),
-        "config": {
-            key: config.get(key)
-            for key in (*CONFIG_KEYS, "bayestar_disabled_detectors")
-        },
+        "config": {key: config.get(key) for key in CONFIG_KEYS},
         # A new version of gwreplay must re-plan.
         "sources": sources_digest(os.path.dirname(package), ["gwreplay"], (".py",)),
         "folders": folders,

@@ -145,15 +145,14 @@ def _check_manager_fields(graceid, event):
     ``extra_attributes``) must be refused here, as one event's problem,
     rather than abort the plan of the whole replay.
     """
-    from .superevents import get_ts, keyfunc
+    from .superevents import check_manager_fields
 
     if not isinstance(event["extra_attributes"], dict):
         raise EventInputError(
             graceid, "event.json", "extra_attributes is not an object"
         )
     try:
-        get_ts(event)
-        keyfunc(event)
+        check_manager_fields(event)
     except EventInputError as exc:
         raise EventInputError(graceid, "event.json", exc.reason) from exc
     except (AttributeError, KeyError, TypeError, ValueError) as exc:

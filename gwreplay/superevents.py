@@ -51,49 +51,10 @@ from igwn_segments import segment
 from .errors import EventInputError
 from .ids import validate_graceid, validate_superevent_id
 
-# --------------------------------------------------------------------------
-# Configuration defaults: names and values of gwcelery.conf.
-# --------------------------------------------------------------------------
+# Settings are keyword-only arguments; their defaults (gwcelery's values)
+# live in config/config.yaml alone (gwreplay.config).
 
-#: Maximum false alarm rate (Hz) for an event to be considered for superevents.
-superevent_far_threshold = 1 / 3600
-
-#: Seconds after a superevent's creation at which the orchestrator reads its
-#: preferred event for the preliminary alert.
-orchestrator_timeout = 15.0
-
-#: Pipeline-specific lower extent (s) of an event's superevent segment
-#: (keys are matched case-insensitively).
-superevent_d_t_start = {"gstlal": 1.0, "spiir": 1.0, "pycbc": 1.0, "mbtaonline": 1.0}
-
-#: Pipeline-specific upper extent (s) of an event's superevent segment.
-superevent_d_t_end = {"gstlal": 1.0, "spiir": 1.0, "pycbc": 1.0, "mbtaonline": 1.0}
-
-#: Lower extent (s) used for pipelines not in ``superevent_d_t_start``.
-superevent_default_d_t_start = 1.0
-
-#: Upper extent (s) used for pipelines not in ``superevent_d_t_end``.
-superevent_default_d_t_end = 1.0
-
-#: Superevents whose t_0 is more than this before an event's time are not matched.
-superevent_query_d_t_start = 100.0
-
-#: Superevents whose t_0 is more than this after an event's time are not matched.
-superevent_query_d_t_end = 100.0
-
-_DAY = 86400.0
-
-#: Per-group maximum trials-weighted FAR (Hz) of a publishable event.
-preliminary_alert_far_threshold = {
-    "cbc": 1 / (60 * _DAY),
-    "burst": 1 / (365 * _DAY),
-    "test": 1 / (30 * _DAY),
-}
-
-#: Per-group trials factor (number of searches) applied to the FAR.
-preliminary_alert_trials_factor = {"cbc": 5.0, "burst": 4.0}
-
-#: The configuration keys :func:`form_superevents` accepts.
+#: The configuration keys this module reads (:func:`form_superevents`).
 CONFIG_KEYS = (
     "superevent_far_threshold",
     "orchestrator_timeout",
@@ -242,10 +203,10 @@ def _lookup(per_pipeline, pipeline, default):
 def get_ts(
     event,
     *,
-    superevent_d_t_start=superevent_d_t_start,
-    superevent_d_t_end=superevent_d_t_end,
-    superevent_default_d_t_start=superevent_default_d_t_start,
-    superevent_default_d_t_end=superevent_default_d_t_end,
+    superevent_d_t_start,
+    superevent_d_t_end,
+    superevent_default_d_t_start,
+    superevent_default_d_t_end,
 ):
     """Return ``(t_0, t_start, t_end)`` of an event's superevent segment.
 
@@ -302,8 +263,8 @@ def get_instruments(event):
 def should_publish(
     event,
     *,
-    preliminary_alert_far_threshold=preliminary_alert_far_threshold,
-    preliminary_alert_trials_factor=preliminary_alert_trials_factor,
+    preliminary_alert_far_threshold,
+    preliminary_alert_trials_factor,
 ):
     """Whether an event qualifies for a public alert, as gwcelery (O3) decides.
 
@@ -325,14 +286,14 @@ def should_publish(
     )
 
 
-def keyfunc(event, **thresholds):
+def keyfunc(event, *, preliminary_alert_far_threshold, preliminary_alert_trials_factor):
     """Comparison key of gwcelery's preferred-event choice: lower is preferred.
 
     The tuple (not publishable, group rank, tie breaker): publishable events
     (:func:`should_publish`) first, then CBC before burst before anything
     else, then the higher network SNR for CBC (``CoincInspiral.snr``) or the
-    lower FAR for other groups. ``thresholds`` may override the
-    ``preliminary_alert_*`` keywords of :func:`should_publish`.
+    lower FAR for other groups. The ``preliminary_alert_*`` settings are
+    those of :func:`should_publish`.
     """
     group = str(event.get("group", "")).lower()
     group_rank = {"cbc": 0, "burst": 1}.get(group, math.inf)
@@ -341,7 +302,12 @@ def keyfunc(event, **thresholds):
         tie_breaker = -_number(event, snr, "CoincInspiral.snr")
     else:
         tie_breaker = _number(event, event.get("far"), "far")
-    return (not should_publish(event, **thresholds), group_rank, tie_breaker)
+    publishable = should_publish(
+        event,
+        preliminary_alert_far_threshold=preliminary_alert_far_threshold,
+        preliminary_alert_trials_factor=preliminary_alert_trials_factor,
+    )
+    return (not publishable, group_rank, tie_breaker)
 
 
 # --------------------------------------------------------------------------
@@ -410,6 +376,29 @@ class _Superevent:
             "preferred_event": preferred,
             "final_preferred_event": self.preferred.graceid,
         }
+
+
+def check_manager_fields(event):
+    """Read every field of ``event`` the manager uses, whatever the settings.
+
+    Raises :class:`EventInputError` (or the error of the bad field) for an
+    event the manager could not place or rank. The settings passed are
+    neutral (no window, every group ranked) because only the fields are
+    being checked: the store loader runs before any configuration is read.
+    """
+    groups = ("cbc", "burst", "test")
+    get_ts(
+        event,
+        superevent_d_t_start={},
+        superevent_d_t_end={},
+        superevent_default_d_t_start=0.0,
+        superevent_default_d_t_end=0.0,
+    )
+    keyfunc(
+        event,
+        preliminary_alert_far_threshold=dict.fromkeys(groups, math.inf),
+        preliminary_alert_trials_factor=dict.fromkeys(groups, 1.0),
+    )
 
 
 def _created_gps(event, graceid):
@@ -506,16 +495,16 @@ class _Index:
 def form_superevents(
     events,
     *,
-    superevent_far_threshold=superevent_far_threshold,
-    orchestrator_timeout=orchestrator_timeout,
-    superevent_d_t_start=superevent_d_t_start,
-    superevent_d_t_end=superevent_d_t_end,
-    superevent_default_d_t_start=superevent_default_d_t_start,
-    superevent_default_d_t_end=superevent_default_d_t_end,
-    superevent_query_d_t_start=superevent_query_d_t_start,
-    superevent_query_d_t_end=superevent_query_d_t_end,
-    preliminary_alert_far_threshold=preliminary_alert_far_threshold,
-    preliminary_alert_trials_factor=preliminary_alert_trials_factor,
+    superevent_far_threshold,
+    orchestrator_timeout,
+    superevent_d_t_start,
+    superevent_d_t_end,
+    superevent_default_d_t_start,
+    superevent_default_d_t_end,
+    superevent_query_d_t_start,
+    superevent_query_d_t_end,
+    preliminary_alert_far_threshold,
+    preliminary_alert_trials_factor,
 ):
     """Group GraceDB events into superevents as gwcelery's manager would.
 
@@ -524,7 +513,8 @@ def form_superevents(
     events : iterable of dict
         GraceDB event JSON dicts with ``created`` in GPS seconds.
     superevent_far_threshold, orchestrator_timeout, ... :
-        gwcelery configuration values (see the module constants).
+        gwcelery configuration values (:data:`CONFIG_KEYS`; defaults in
+        config/config.yaml).
 
     Returns
     -------
@@ -690,10 +680,9 @@ def load_store_superevents(store):
 def superevents_for_store(store, events, **conf):
     """The store's superevents when it supplies them, else the manager's.
 
-    ``conf`` takes the keys in :data:`CONFIG_KEYS` (others are ignored).
+    ``conf`` holds (at least) the keys in :data:`CONFIG_KEYS`.
     """
     supplied = load_store_superevents(store)
     if supplied:
         return supplied
-    settings = {key: conf[key] for key in CONFIG_KEYS if key in conf}
-    return form_superevents(events, **settings)
+    return form_superevents(events, **{key: conf[key] for key in CONFIG_KEYS})

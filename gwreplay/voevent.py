@@ -37,13 +37,10 @@ from .atomic import write_bytes
 from .errors import EventInputError
 from .ids import validate_graceid, validate_superevent_id
 
-#: VOEvent role of the packets (``observation``, ``test`` or ``utility``).
-#: GraceDB uses ``observation`` except for MDC and test events; a replay
-#: defaults to ``test``.
-voevent_role = "test"
-#: GraceDB host named in event-page and file URLs (gwcelery ``gracedb_host``).
-#: A bare host gets ``https://``; a value with a scheme is used as it is.
-gracedb_host = "gracedb.ligo.org"
+#: The settings of the notices: the VOEvent role (``observation``, ``test``
+#: or ``utility``) and the GraceDB host named in event-page and file URLs
+#: (gwcelery ``gracedb_host``; values in config/config.yaml).
+CONFIG_KEYS = ("voevent_role", "gracedb_host")
 #: IVORN prefix of the notices (GraceDB setting ``VOEVENT_STREAM`` =
 #: ``gwnet/LVC``); the packet's IVORN is this plus ``<SID>-<N>-Preliminary``.
 voevent_ivorn_base = "ivo://gwnet/LVC#"
@@ -87,7 +84,7 @@ PROPERTY_PARAMS = {
 # --- helpers shared with gwalert.py and circular.py --------------------------
 
 
-def gracedb_base_url(host=gracedb_host):
+def gracedb_base_url(host):
     """Return ``https://host`` for a bare host name, or ``host`` if it has a scheme.
 
     gwcelery's ``gracedb_host`` is a bare host; accepting a full URL as well
@@ -97,12 +94,12 @@ def gracedb_base_url(host=gracedb_host):
     return host if "://" in host else f"https://{host}"
 
 
-def superevent_page_url(superevent_id, host=gracedb_host):
+def superevent_page_url(superevent_id, host):
     """GraceDB web page of a superevent (the notices' ``EventPage``)."""
     return f"{gracedb_base_url(host)}/superevents/{superevent_id}/view/"
 
 
-def superevent_file_url(superevent_id, filename, host=gracedb_host):
+def superevent_file_url(superevent_id, filename, host):
     """GraceDB REST URL of a file of a superevent (as ``skymap_fits`` gives it)."""
     return f"{gracedb_base_url(host)}/api/superevents/{superevent_id}/files/{filename}"
 
@@ -439,8 +436,8 @@ def build_preliminary_voevent(
     notice_time,
     *,
     significant=True,
-    voevent_role=voevent_role,
-    gracedb_host=gracedb_host,
+    voevent_role,
+    gracedb_host,
     voevent_ivorn_base=voevent_ivorn_base,
     pkt_ser_num=1,
 ):

@@ -16,12 +16,8 @@ rule bayestar:
         mem_mb=config["bayestar_mem_mb"],
         runtime=config["bayestar_runtime_min"],
     params:
-        disabled_detectors=config["bayestar_disabled_detectors"],
-        waveform=config["bayestar_waveform"],
-        f_low=config["bayestar_f_low"],
-        creation_gps=lambda wildcards: annotation_ready_gps(
-            wildcards.graceid, ["coinc.xml", "psd.xml.gz"]
-        ),
+        conf=module_settings(config, "gwreplay.bayestar"),
+        creation_gps=annotation_ready_gps("bayestar.fits.gz"),
     script:
         "../scripts/bayestar.py"
 
@@ -37,14 +33,7 @@ rule source_classification:
     conda:
         "../envs/skymap.yaml"
     params:
-        conf={
-            key: config[key]
-            for key in (
-                "em_bright_ns_max_mass",
-                "em_bright_ns_radius",
-                "em_bright_num_samples",
-            )
-        },
+        conf=module_settings(config, "gwreplay.em_bright"),
     script:
         "../scripts/source_classification.py"
 
@@ -60,6 +49,6 @@ rule p_astro_gstlal:
     conda:
         "../envs/p_astro.yaml"
     params:
-        conf={key: value for key, value in config.items() if key.startswith("p_astro_")},
+        conf=module_settings(config, "gwreplay.p_astro"),
     script:
         "../scripts/p_astro_gstlal.py"

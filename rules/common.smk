@@ -4,6 +4,8 @@ from snakemake.utils import validate
 
 from gwreplay.ids import GRACEID_PATTERN, SUPEREVENT_ID_PATTERN
 from gwreplay.plan import alert_inputs, cached_plan
+from gwreplay.clock import upload_ready_time
+from gwreplay.config import module_settings
 from gwreplay.products import product_uploads
 from gwreplay.stamp import DRIVER_VARIABLE, remove_stamp
 from gwreplay.summary import write_summaries
@@ -49,16 +51,16 @@ def driven_by_gwreplay_run():
     return os.environ.get(DRIVER_VARIABLE) == "1"
 
 
-def annotation_ready_gps(graceid, files):
-    """Replay-clock time at which the annotation from ``files`` is ready.
+def annotation_ready_gps(product):
+    """Params function: replay-clock time at which ``product`` of the event
+    is on GraceDB (gwreplay.clock), from the uploads it is made from."""
 
-    The last of its input files reaches GraceDB, then BAYESTAR-scale work
-    takes ``replay_bayestar_seconds``: a modelled figure, not a wall-clock
-    one, so that reruns give the same bytes.
-    """
-    upload_times = PLAN.store.events[graceid]["upload_times"]
-    started = max(upload_times[name] for name in files if name in upload_times)
-    return started + config["replay_bayestar_seconds"]
+    def ready(wildcards):
+        event = PLAN.store.events[wildcards.graceid]
+        names = product_uploads(product, event["files"])
+        return upload_ready_time(event, names, config["replay_bayestar_seconds"])
+
+    return ready
 
 
 #: The lock record of a plain snakemake run (gwreplay.lock), while it runs.

@@ -23,25 +23,7 @@ rule superevent:
         superevent=lambda wildcards: PLAN.superevents[wildcards.superevent_id],
         blocked=lambda wildcards: PLAN.blocked_alerts.get(wildcards.superevent_id, ""),
         store=STORE,
-        dq_conf={
-            key: config[key]
-            for key in (
-                "llhoft_glob",
-                "llhoft_channels",
-                "check_vector_prepost",
-                "uses_gatedhoft",
-            )
-        },
-        alert_conf={
-            key: config[key]
-            for key in (
-                "orchestrator_timeout",
-                "voevent_role",
-                "gracedb_host",
-                "replay_bayestar_seconds",
-                "preliminary_alert_far_threshold",
-                "preliminary_alert_trials_factor",
-            )
-        },
+        dq_conf=module_settings(config, "gwreplay.dq"),
+        alert_conf=module_settings(config, "gwreplay.orchestrator"),
     script:
         "../scripts/superevent.py"

@@ -13,11 +13,9 @@ def main(smk):
         smk.input.coinc,
         smk.input.get("psd"),
         smk.output[0],
-        disabled_detectors=smk.params.disabled_detectors,
         threads=smk.threads,
         creation_gps=smk.params.creation_gps,
-        waveform=smk.params.waveform,
-        f_low=smk.params.f_low,
+        **smk.params.conf,
     )
     if not written:
         raise ReplayError(f"{graceid}: all detectors disabled; no sky map")

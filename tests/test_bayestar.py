@@ -4,9 +4,12 @@ import gzip
 
 import numpy as np
 import pytest
+from builders import with_defaults
 
 from gwreplay.bayestar import localize_event, sky_map_bytes
 from gwreplay.errors import EventInputError
+
+localize_event = with_defaults(localize_event, "gwreplay.bayestar")
 
 pytestmark = pytest.mark.slow
 
@@ -84,7 +87,7 @@ def test_all_detectors_disabled_is_skipped(reference_dir, tmp_path):
         reference_dir / "G211117" / "coinc.xml",
         reference_dir / "G211117" / "psd.xml.gz",
         out,
-        disabled_detectors=["H1", "L1", "V1"],
+        bayestar_disabled_detectors=["H1", "L1", "V1"],
     )
     assert written is False
     assert not out.exists()

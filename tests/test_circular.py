@@ -6,10 +6,20 @@ import socket
 
 import numpy as np
 import pytest
+from builders import with_defaults
 
 from gwreplay.circular import ReplayGraceDb, compose_circular, write_circular
 from gwreplay.errors import EventInputError
 from gwreplay.gwalert import write_gwalert
+
+compose_circular = with_defaults(compose_circular, "gwreplay.voevent")
+write_circular = with_defaults(
+    write_circular, "gwreplay.voevent", keys=("gracedb_host",)
+)
+write_gwalert = with_defaults(
+    write_gwalert, "gwreplay.voevent", keys=("gracedb_host",)
+)
+ReplayGraceDb = with_defaults(ReplayGraceDb, "gwreplay.voevent")
 
 EM_BRIGHT = {"HasNS": 1.0, "HasRemnant": 0.9, "HasMassGap": 0.0}
 P_ASTRO = {"BNS": 0.95, "NSBH": 0.01, "BBH": 0.0, "Terrestrial": 0.04}

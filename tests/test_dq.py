@@ -10,10 +10,13 @@ import json
 
 import numpy as np
 import pytest
+from builders import with_defaults
 from gwpy.timeseries import StateVector, TimeSeries, TimeSeriesDict
 from igwn_segments import segment
 
 from gwreplay import dq
+
+check_vectors = with_defaults(dq.check_vectors, "gwreplay.dq")
 
 T0 = 1000000000
 RATE = 16
@@ -88,7 +91,7 @@ def o2_glob(reference_dir):
 
 def test_real_o2_frame_is_good(reference_dir, tmp_path):
     superevent = {"t_start": O2_TIME, "t_end": O2_TIME}
-    result = dq.check_vectors(
+    result = check_vectors(
         superevent,
         event(instruments="H1"),
         store=tmp_path,
@@ -129,7 +132,7 @@ def test_real_o2_frame_is_good(reference_dir, tmp_path):
 def test_real_o2_frame_dmt_vector_for_ungated_pipeline(reference_dir, tmp_path):
     # oLIB pads 0.5 s: [O2_TIME - 1.5 - 0.5, O2_TIME + 1.5 + 0.5] is the frame.
     superevent = {"t_start": O2_TIME - 1.5, "t_end": O2_TIME + 1.5}
-    result = dq.check_vectors(
+    result = check_vectors(
         superevent,
         event(instruments="H1", pipeline="oLIB"),
         store=tmp_path,
@@ -144,7 +147,7 @@ def test_real_o2_frame_dmt_vector_for_ungated_pipeline(reference_dir, tmp_path):
 
 
 def test_real_o2_frame_without_l1_is_unknown(reference_dir, tmp_path):
-    result = dq.check_vectors(
+    result = check_vectors(
         {"t_start": O2_TIME, "t_end": O2_TIME},
         event(instruments="H1,L1"),
         store=tmp_path,
@@ -162,7 +165,7 @@ def test_real_o2_frame_without_l1_is_unknown(reference_dir, tmp_path):
 
 def test_all_good(tmp_path):
     good_frames(tmp_path)
-    result = dq.check_vectors(SUPEREVENT, event(), store=tmp_path)
+    result = check_vectors(SUPEREVENT, event(), store=tmp_path)
     assert result["labels"] == ["DQOK"]
     assert result["window"] == [T0 + 5.0, T0 + 11.0]
     assert {c: v["status"] for c, v in result["channels"].items()} == {
@@ -179,7 +182,7 @@ def test_bad_bit_in_active_detector_vetoes(tmp_path):
     # One sample at T0+10 (inside [T0+5, T0+11)) without HOFT_OK (bit 0).
     bad = with_sample(state(LIGO_GOOD), T0 + 10, LIGO_GOOD - 1)
     good_frames(tmp_path, **{"L1:GDS-CALIB_STATE_VECTOR": bad})
-    result = dq.check_vectors(SUPEREVENT, event(), store=tmp_path)
+    result = check_vectors(SUPEREVENT, event(), store=tmp_path)
     assert result["labels"] == ["DQV"]
     assert result["vetoed"] is True
     l1 = result["channels"]["L1:GDS-CALIB_STATE_VECTOR"]
@@ -200,7 +203,7 @@ def test_bad_bit_in_active_detector_vetoes(tmp_path):
 def test_window_padding_depends_on_pipeline(tmp_path, pipeline, labels):
     bad = with_sample(state(LIGO_GOOD), T0 + 10, LIGO_GOOD - 2)  # no OBSERVATION_INTENT
     good_frames(tmp_path, **{"H1:GDS-CALIB_STATE_VECTOR": bad})
-    result = dq.check_vectors(SUPEREVENT, event(pipeline=pipeline), store=tmp_path)
+    result = check_vectors(SUPEREVENT, event(pipeline=pipeline), store=tmp_path)
     assert result["labels"] == labels
 
 
@@ -208,26 +211,26 @@ def test_bad_sample_just_after_the_window_is_ignored(tmp_path):
     # The window is [T0+5, T0+11): the sample at T0+11 is outside.
     bad = with_sample(state(LIGO_GOOD), T0 + 11, 0)
     good_frames(tmp_path, **{"H1:GDS-CALIB_STATE_VECTOR": bad})
-    assert dq.check_vectors(SUPEREVENT, event(), store=tmp_path)["labels"] == ["DQOK"]
+    assert check_vectors(SUPEREVENT, event(), store=tmp_path)["labels"] == ["DQOK"]
 
 
 def test_bad_bit_only_in_inactive_detector_does_not_veto(tmp_path):
     bad = with_sample(state(VIRGO_GOOD), T0 + 8, VIRGO_GOOD - 1024)  # no CAT1
     good_frames(tmp_path, **{"V1:DQ_ANALYSIS_STATE_VECTOR": bad})
-    result = dq.check_vectors(SUPEREVENT, event(instruments="H1,L1"), store=tmp_path)
+    result = check_vectors(SUPEREVENT, event(instruments="H1,L1"), store=tmp_path)
     assert result["labels"] == ["DQOK"]
     v1 = result["channels"]["V1:DQ_ANALYSIS_STATE_VECTOR"]
     assert v1["status"] == "bad" and v1["active"] is False
     assert "bad (V1:GOOD_DATA_QUALITY_CAT1)" in result["summary"]
     # With V1 active the same data vetoes.
-    active = dq.check_vectors(SUPEREVENT, event(instruments="H1,L1,V1"), store=tmp_path)
+    active = check_vectors(SUPEREVENT, event(instruments="H1,L1,V1"), store=tmp_path)
     assert active["labels"] == ["DQV"]
 
 
 def test_injection_bit_in_active_detector(tmp_path):
     injecting = state(LIGO_GOOD - 64)  # NO_CBC_HW_INJ (bit 6) cleared
     good_frames(tmp_path, **{"H1:GDS-CALIB_STATE_VECTOR": injecting})
-    result = dq.check_vectors(SUPEREVENT, event(), store=tmp_path)
+    result = check_vectors(SUPEREVENT, event(), store=tmp_path)
     assert result["labels"] == ["DQOK", "INJ"]  # an injection is not bad data
     assert result["vetoed"] is False
     h1 = result["channels"]["H1:GDS-CALIB_STATE_VECTOR"]
@@ -241,13 +244,13 @@ def test_injection_bit_in_active_detector(tmp_path):
 
 def test_injection_bit_in_inactive_detector_only(tmp_path):
     good_frames(tmp_path, **{"V1:DQ_ANALYSIS_STATE_VECTOR": state(VIRGO_GOOD - 128)})
-    result = dq.check_vectors(SUPEREVENT, event(instruments="H1,L1"), store=tmp_path)
+    result = check_vectors(SUPEREVENT, event(instruments="H1,L1"), store=tmp_path)
     assert result["labels"] == ["DQOK"]
     assert "V1:NO_BURST_HW_INJ is False" in result["injection_summary"]
 
 
 def test_no_frames_is_unknown(tmp_path):
-    result = dq.check_vectors(SUPEREVENT, event(), store=tmp_path)
+    result = check_vectors(SUPEREVENT, event(), store=tmp_path)
     assert result["labels"] == [] and result["vetoed"] is False
     assert result["checked"] is True
     for info in result["channels"].values():
@@ -266,7 +269,7 @@ def test_gap_in_frames_is_unknown(tmp_path):
     write_frame(tmp_path, "L1", chans, start=T0, duration=8)
     chans = {"L1:GDS-CALIB_STATE_VECTOR": state(LIGO_GOOD, 6)}
     write_frame(tmp_path, "L1", chans, start=T0 + 10, duration=6)
-    result = dq.check_vectors(SUPEREVENT, event(), store=tmp_path)
+    result = check_vectors(SUPEREVENT, event(), store=tmp_path)
     info = result["channels"]["L1:GDS-CALIB_STATE_VECTOR"]
     assert info["status"] == "unknown"
     assert info["reason"] == "frames of L1 do not cover [1000000008.0, 1000000010.0)"
@@ -276,7 +279,7 @@ def test_gap_in_frames_is_unknown(tmp_path):
 def test_frames_ending_inside_the_window_are_unknown(tmp_path):
     chans = {"H1:GDS-CALIB_STATE_VECTOR": state(LIGO_GOOD, 10)}
     write_frame(tmp_path, "H1", chans, start=T0, duration=10)
-    result = dq.check_vectors(SUPEREVENT, event(instruments="H1"), store=tmp_path)
+    result = check_vectors(SUPEREVENT, event(instruments="H1"), store=tmp_path)
     info = result["channels"]["H1:GDS-CALIB_STATE_VECTOR"]
     assert info["reason"] == "frames of H1 do not cover [1000000010.0, 1000000011.0)"
     assert result["labels"] == []
@@ -288,7 +291,7 @@ def test_frame_without_the_channel_is_unknown(tmp_path):
         path.unlink()
     strain = np.zeros(16 * RATE, dtype=np.float64)
     write_frame(tmp_path, "L1", {"L1:GDS-CALIB_STRAIN": strain})
-    result = dq.check_vectors(SUPEREVENT, event(), store=tmp_path)
+    result = check_vectors(SUPEREVENT, event(), store=tmp_path)
     info = result["channels"]["L1:GDS-CALIB_STATE_VECTOR"]
     assert info["status"] == "unknown"
     assert "not found" in info["reason"]
@@ -297,7 +300,7 @@ def test_frame_without_the_channel_is_unknown(tmp_path):
 
 def test_mdc_events_are_skipped(tmp_path):
     good_frames(tmp_path, **{"H1:GDS-CALIB_STATE_VECTOR": state(0)})
-    result = dq.check_vectors(SUPEREVENT, event(search="MDC"), store=tmp_path)
+    result = check_vectors(SUPEREVENT, event(search="MDC"), store=tmp_path)
     assert result["checked"] is False
     assert result["labels"] == [] and result["channels"] == {}
     assert result["summary"] == "Skipping detchar checks because G1 is an MDC"
@@ -307,10 +310,10 @@ def test_only_frames_overlapping_the_window_are_opened(tmp_path):
     good_frames(tmp_path)
     # Not a frame at all, but named as if it held [T0+100, T0+104).
     (tmp_path / "frames" / "H1" / "H-H1_llhoft-1000000100-4.gwf").write_bytes(b"junk")
-    assert dq.check_vectors(SUPEREVENT, event(), store=tmp_path)["labels"] == ["DQOK"]
+    assert check_vectors(SUPEREVENT, event(), store=tmp_path)["labels"] == ["DQOK"]
     # The same junk named into the window makes H1 unknown, with the reason.
     (tmp_path / "frames" / "H1" / "H-H1_llhoft-1000000004-2.gwf").write_bytes(b"junk")
-    result = dq.check_vectors(SUPEREVENT, event(), store=tmp_path)
+    result = check_vectors(SUPEREVENT, event(), store=tmp_path)
     info = result["channels"]["H1:GDS-CALIB_STATE_VECTOR"]
     assert info["status"] == "unknown"
     assert info["reason"].startswith("could not read H1:GDS-CALIB_STATE_VECTOR")
@@ -332,7 +335,7 @@ def test_virgo_float_state_vector(tmp_path):
     # Virgo has written its state vector as floating point; CAT1 off at T0+9.
     values = with_sample(state(VIRGO_GOOD), T0 + 9, VIRGO_GOOD - 1024)
     good_frames(tmp_path, **{"V1:DQ_ANALYSIS_STATE_VECTOR": values.astype(np.float64)})
-    result = dq.check_vectors(SUPEREVENT, event(instruments="H1,L1,V1"), store=tmp_path)
+    result = check_vectors(SUPEREVENT, event(instruments="H1,L1,V1"), store=tmp_path)
     assert result["labels"] == ["DQV"]
     bits = result["channels"]["V1:DQ_ANALYSIS_STATE_VECTOR"]["bits"]
     assert bits["GOOD_DATA_QUALITY_CAT1"] is False and bits["HOFT_OK"] is True
@@ -344,28 +347,28 @@ def test_dmt_vector_checked_only_for_ungated_pipelines(tmp_path, pipeline, label
     # [T0+6.5, T0+9.5), so the overflow is put at T0+8.
     dmt = with_sample(state(DMT_GOOD), T0 + 8, 4)
     good_frames(tmp_path, **{"H1:DMT-DQ_VECTOR": dmt})
-    result = dq.check_vectors(SUPEREVENT, event(pipeline=pipeline), store=tmp_path)
+    result = check_vectors(SUPEREVENT, event(pipeline=pipeline), store=tmp_path)
     assert result["labels"] == labels
     assert ("H1:DMT-DQ_VECTOR" in result["channels"]) is (pipeline == "oLIB")
 
 
 def test_unknown_pipeline_is_a_configuration_error(tmp_path):
     with pytest.raises(KeyError, match="check_vector_prepost"):
-        dq.check_vectors(SUPEREVENT, event(pipeline="nope"), store=tmp_path)
+        check_vectors(SUPEREVENT, event(pipeline="nope"), store=tmp_path)
     # Pipeline names match case-insensitively (gwcelery's conf says MBTAOnline).
-    result = dq.check_vectors(SUPEREVENT, event(pipeline="mbtaonline"), store=tmp_path)
+    result = check_vectors(SUPEREVENT, event(pipeline="mbtaonline"), store=tmp_path)
     assert result["window"] == [T0 + 5.0, T0 + 11.0]
 
 
 def test_store_path_with_glob_characters(tmp_path):
     store = tmp_path / "run[1]"
     good_frames(store)
-    assert dq.check_vectors(SUPEREVENT, event(), store=store)["labels"] == ["DQOK"]
+    assert check_vectors(SUPEREVENT, event(), store=store)["labels"] == ["DQOK"]
 
 
 def test_write_dq_is_canonical_json(tmp_path):
     good_frames(tmp_path)
-    result = dq.check_vectors(SUPEREVENT, event(), store=tmp_path)
+    result = check_vectors(SUPEREVENT, event(), store=tmp_path)
     path = tmp_path / "out" / "dq.json"
     dq.write_dq(path, result)
     text = path.read_text()

@@ -17,9 +17,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from builders import with_defaults
 
 from gwreplay import em_bright
 from gwreplay.errors import EventInputError, InvalidIdError
+
+classify = with_defaults(em_bright.classify, "gwreplay.em_bright")
+classify_coinc = with_defaults(em_bright.classify_coinc, "gwreplay.em_bright")
+write_source_classification = with_defaults(
+    em_bright.write_source_classification, "gwreplay.em_bright"
+)
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO.parent / "shared/data/reference"
@@ -258,45 +265,43 @@ def test_spins_at_the_kerr_bound_stay_within_it():
 
 
 def test_bns_has_ns_and_remnant():
-    result = em_bright.classify(1.4, 1.3, 0.0, 0.0, 12.0, seed_key="G1")
+    result = classify(1.4, 1.3, 0.0, 0.0, 12.0, seed_key="G1")
     assert result["HasNS"] > 0.9
     assert result["HasRemnant"] > 0.9
     assert result["HasMassGap"] < 0.1
 
 
 def test_bbh_has_neither():
-    result = em_bright.classify(30.0, 25.0, 0.0, 0.0, 12.0, seed_key="G1")
+    result = classify(30.0, 25.0, 0.0, 0.0, 12.0, seed_key="G1")
     assert result["HasNS"] < 0.01
     assert result["HasRemnant"] < 0.01
     assert result["HasMassGap"] < 0.01
 
 
 def test_heavy_nonspinning_nsbh_has_ns_but_no_remnant():
-    result = em_bright.classify(8.0, 1.4, 0.0, 0.0, 12.0, seed_key="G1")
+    result = classify(8.0, 1.4, 0.0, 0.0, 12.0, seed_key="G1")
     assert result["HasNS"] > 0.9
     assert result["HasRemnant"] < 0.1
 
 
 def test_light_rapidly_spinning_nsbh_has_a_remnant():
-    result = em_bright.classify(5.0, 1.4, 0.9, 0.0, 12.0, seed_key="G1")
+    result = classify(5.0, 1.4, 0.9, 0.0, 12.0, seed_key="G1")
     assert result["HasRemnant"] > 0.5
     # Without spin the same binary leaves (almost) nothing: hand value above.
     assert (
-        em_bright.classify(5.0, 1.4, 0.0, 0.0, 12.0, seed_key="G1")["HasRemnant"]
+        classify(5.0, 1.4, 0.0, 0.0, 12.0, seed_key="G1")["HasRemnant"]
         < result["HasRemnant"] - 0.5
     )
 
 
 def test_mass_gap_primary():
-    result = em_bright.classify(4.0, 1.4, 0.0, 0.0, 12.0, seed_key="G1")
+    result = classify(4.0, 1.4, 0.0, 0.0, 12.0, seed_key="G1")
     assert result["HasMassGap"] > 0.5
 
 
 def test_g211117_as_gwcelerys_o3_test():
     """gwcelery's O3 test_classify_gstlal: HasNS and HasRemnant ~1 (abs 1e-3)."""
-    result = em_bright.classify(
-        1.355607, 1.279483, 0.0, 0.0, 15.6178, seed_key="G211117"
-    )
+    result = classify(1.355607, 1.279483, 0.0, 0.0, 15.6178, seed_key="G211117")
     assert result["HasNS"] == pytest.approx(1.0, abs=1e-3)
     assert result["HasRemnant"] == pytest.approx(1.0, abs=1e-3)
 
@@ -308,12 +313,12 @@ def test_bns_convention_follows_the_maximum_ns_mass():
     eta >= ETA_MIN) counts as a BNS, so the bare FHN18 value 0 no longer applies.
     """
     conf = {"em_bright_ns_max_mass": 50.0}
-    result = em_bright.classify(8.0, 1.4, 0.0, 0.0, 12.0, seed_key="G1", **conf)
+    result = classify(8.0, 1.4, 0.0, 0.0, 12.0, seed_key="G1", **conf)
     assert result["HasRemnant"] == 1.0
 
 
 def test_output_is_plain_rounded_probabilities():
-    result = em_bright.classify(5.0, 1.4, 0.3, 0.0, 8.0, seed_key="G1")
+    result = classify(5.0, 1.4, 0.3, 0.0, 8.0, seed_key="G1")
     assert set(result) == {"HasNS", "HasRemnant", "HasMassGap"}
     for value in result.values():
         assert type(value) is float and 0.0 <= value <= 1.0
@@ -321,8 +326,8 @@ def test_output_is_plain_rounded_probabilities():
 
 
 def test_template_order_does_not_matter():
-    one = em_bright.classify(5.0, 1.4, 0.9, 0.1, 12.0, seed_key="G1")
-    two = em_bright.classify(1.4, 5.0, 0.1, 0.9, 12.0, seed_key="G1")
+    one = classify(5.0, 1.4, 0.9, 0.1, 12.0, seed_key="G1")
+    two = classify(1.4, 5.0, 0.1, 0.9, 12.0, seed_key="G1")
     assert one == two
 
 
@@ -331,9 +336,9 @@ def test_template_order_does_not_matter():
 
 def test_same_graceid_same_result_different_graceid_different_draws():
     template = (5.0, 1.4, 0.3, 0.0, 8.0)
-    first = em_bright.classify(*template, seed_key="G1234")
-    assert em_bright.classify(*template, seed_key="G1234") == first
-    other = em_bright.classify(*template, seed_key="G1235")
+    first = classify(*template, seed_key="G1234")
+    assert classify(*template, seed_key="G1234") == first
+    other = classify(*template, seed_key="G1235")
     assert other != first
     a = draw(template[:4], seed=em_bright.seed_from_key("G1234"))
     b = draw(template[:4], seed=em_bright.seed_from_key("G1234"))
@@ -344,8 +349,9 @@ def test_same_graceid_same_result_different_graceid_different_draws():
 
 def test_result_does_not_depend_on_python_hash_seed():
     code = (
-        "from gwreplay import em_bright;"
-        "print(em_bright.classify(5.0, 1.4, 0.3, 0.0, 8.0, seed_key='G1234'))"
+        "from gwreplay import em_bright; from gwreplay.config import *;"
+        "conf = module_settings(defaults(), 'gwreplay.em_bright');"
+        "print(em_bright.classify(5.0, 1.4, 0.3, 0.0, 8.0, seed_key='G1234', **conf))"
     )
     outputs = {
         subprocess.run(
@@ -360,7 +366,7 @@ def test_result_does_not_depend_on_python_hash_seed():
     }
     assert len(outputs) == 1
     assert outputs.pop().strip() == str(
-        em_bright.classify(5.0, 1.4, 0.3, 0.0, 8.0, seed_key="G1234")
+        classify(5.0, 1.4, 0.3, 0.0, 8.0, seed_key="G1234")
     )
 
 
@@ -387,7 +393,7 @@ def test_o2_coinc_with_process_table(reference):
     assert tuple(template) == pytest.approx(read_with_ligo_skymap(path), rel=1e-12)
     assert template[:4] == (1.355607, 1.279483, 0.0, 0.0)
     assert template.snr == pytest.approx(G211117_COINC_SNR, rel=1e-7)
-    result = em_bright.classify_coinc("G211117", reference / "G211117/coinc.xml")
+    result = classify_coinc("G211117", reference / "G211117/coinc.xml")
     assert result["HasNS"] > 0.99 and result["HasRemnant"] > 0.99
 
 
@@ -400,9 +406,9 @@ def test_o2_coinc_without_process_table(reference, packaged):
     assert old.mass2 == pytest.approx(1.0019457, rel=1e-7)
     assert old.spin1z == pytest.approx(-0.98678845, rel=1e-7)
     assert old.snr == pytest.approx(G322589_COINC_SNR, rel=1e-7)
-    assert em_bright.classify_coinc(
-        "G322589", reference / "G322589/coinc.xml"
-    ) == em_bright.classify_coinc("G322589", packaged["G322589"])
+    assert classify_coinc("G322589", reference / "G322589/coinc.xml") == classify_coinc(
+        "G322589", packaged["G322589"]
+    )
 
 
 def test_integer_id_coinc(packaged):
@@ -414,21 +420,19 @@ def test_integer_id_coinc(packaged):
     assert template.mass1 == pytest.approx(1.0603096, rel=1e-7)
     assert template.mass2 == pytest.approx(1.0097878, rel=1e-7)
     assert template.snr == pytest.approx(G5351_COINC_SNR, rel=1e-7)
-    result = em_bright.classify_coinc("G5351", packaged["G5351"])
+    result = classify_coinc("G5351", packaged["G5351"])
     assert result["HasNS"] > 0.99
 
 
 def test_write_source_classification(reference, tmp_path):
     out = tmp_path / "events/G211117/source_classification.json"
-    returned = em_bright.write_source_classification(
+    returned = write_source_classification(
         "G211117", reference / "G211117/coinc.xml", out
     )
     first = out.read_bytes()
     assert json.loads(first) == returned
     assert list(json.loads(first)) == sorted(returned)
-    em_bright.write_source_classification(
-        "G211117", reference / "G211117/coinc.xml", out
-    )
+    write_source_classification("G211117", reference / "G211117/coinc.xml", out)
     assert out.read_bytes() == first
     assert [p.name for p in out.parent.iterdir()] == [out.name]
 
@@ -487,7 +491,7 @@ def test_bad_coinc_names_event_and_file(reference, tmp_path, case):
     data, reason = bad_inputs(reference)[case]
     path = coinc_file(tmp_path, data)
     with pytest.raises(EventInputError) as info:
-        em_bright.write_source_classification("G211117", path, tmp_path / "out.json")
+        write_source_classification("G211117", path, tmp_path / "out.json")
     assert info.value.event_id == "G211117"
     assert info.value.filename == "coinc.xml"
     assert str(info.value).startswith("G211117: coinc.xml: ")
@@ -505,27 +509,27 @@ def test_bad_coinc_without_process_table(reference, tmp_path):
         "",
     )
     with pytest.raises(EventInputError, match="G322589: coinc.xml: .*coinc_event"):
-        em_bright.classify_coinc("G322589", coinc_file(tmp_path, text))
+        classify_coinc("G322589", coinc_file(tmp_path, text))
 
 
 def test_spin_beyond_the_kerr_bound(packaged, tmp_path):
     text = packaged["G5351"].read_text().replace("0.0075823488", "1.5")
     with pytest.raises(EventInputError, match="G5351: coinc.xml: spin1z is 1.5"):
-        em_bright.classify_coinc("G5351", coinc_file(tmp_path, text))
+        classify_coinc("G5351", coinc_file(tmp_path, text))
 
 
 def test_missing_file_and_bad_ids(tmp_path, reference):
     with pytest.raises(EventInputError, match="G1: coinc.xml: file is missing"):
-        em_bright.classify_coinc("G1", tmp_path / "coinc.xml")
+        classify_coinc("G1", tmp_path / "coinc.xml")
     with pytest.raises(InvalidIdError):
-        em_bright.classify_coinc("../G1", reference / "G211117/coinc.xml")
+        classify_coinc("../G1", reference / "G211117/coinc.xml")
 
 
 def test_bad_configuration_is_not_blamed_on_the_event(reference):
     path = reference / "G211117/coinc.xml"
     with pytest.raises(ValueError, match="em_bright_ns_radius"):
-        em_bright.classify_coinc("G211117", path, em_bright_ns_radius=0.0)
+        classify_coinc("G211117", path, em_bright_ns_radius=0.0)
     with pytest.raises(ValueError, match="em_bright_num_samples"):
-        em_bright.classify_coinc("G211117", path, em_bright_num_samples=0)
+        classify_coinc("G211117", path, em_bright_num_samples=0)
     with pytest.raises(TypeError):
-        em_bright.classify_coinc("G211117", path, em_bright_unknown=1)
+        classify_coinc("G211117", path, em_bright_unknown=1)

@@ -18,10 +18,19 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from builders import conf, with_defaults
 
 from gwreplay import p_astro
 from gwreplay.atomic import dumps_json
 from gwreplay.errors import EventInputError
+
+estimate_p_astro_gstlal = with_defaults(
+    p_astro.estimate_p_astro_gstlal, "gwreplay.p_astro"
+)
+compute_p_astro_gstlal = with_defaults(
+    p_astro.compute_p_astro_gstlal, "gwreplay.p_astro"
+)
+write_p_astro = with_defaults(p_astro.write_p_astro, "gwreplay.p_astro")
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared/data/reference"
 CATEGORIES = {"BNS", "NSBH", "BBH", "Terrestrial"}
@@ -70,7 +79,7 @@ def assert_probabilities(probabilities):
 def test_packaged_g322589_is_a_bns_by_ranking_statistic(packaged, caplog):
     """p-astro's test_compute_p_astro_1: G322589 with O3 ranking data is BNS."""
     with caplog.at_level(logging.INFO, logger="gwreplay.p_astro"):
-        result = p_astro.estimate_p_astro_gstlal(
+        result = estimate_p_astro_gstlal(
             "G322589", packaged["coinc"], packaged["ranking"]
         )
     assert result.method == p_astro.METHOD_RANKING_STATISTIC
@@ -83,7 +92,7 @@ def test_packaged_g322589_is_a_bns_by_ranking_statistic(packaged, caplog):
 
 def test_packaged_g5351_has_a_sizeable_terrestrial_probability(packaged):
     """p-astro's test_compute_p_astro_2: FAR 1.9e-6 gives P(Terrestrial) > 0.25."""
-    result = p_astro.estimate_p_astro_gstlal(
+    result = estimate_p_astro_gstlal(
         "G5351", packaged["coinc_G5351"], packaged["ranking"]
     )
     assert result.method == p_astro.METHOD_RANKING_STATISTIC
@@ -101,7 +110,7 @@ def test_o2_upload_falls_back_to_far_snr(o2_event, caplog):
     T = 14394240 s.
     """
     with caplog.at_level(logging.INFO, logger="gwreplay.p_astro"):
-        result = p_astro.estimate_p_astro_gstlal(
+        result = estimate_p_astro_gstlal(
             "G322589", o2_event["coinc"], o2_event["ranking"]
         )
     assert result.method == p_astro.METHOD_FAR_SNR
@@ -130,11 +139,9 @@ def test_far_snr_fallback_constants(o2_event):
     FAR* T, so the probabilities cannot depend on FAR*.
     """
     args = ("G322589", o2_event["coinc"], o2_event["ranking"])
-    default = p_astro.compute_p_astro_gstlal(*args)
-    higher_snr_star = p_astro.compute_p_astro_gstlal(*args, p_astro_snr_star=9.0)
-    other_far_star = p_astro.compute_p_astro_gstlal(
-        *args, p_astro_far_star=1 / (300 * 86400)
-    )
+    default = compute_p_astro_gstlal(*args)
+    higher_snr_star = compute_p_astro_gstlal(*args, p_astro_snr_star=9.0)
+    other_far_star = compute_p_astro_gstlal(*args, p_astro_far_star=1 / (300 * 86400))
     assert higher_snr_star["BNS"] > default["BNS"]
     assert other_far_star["BNS"] == pytest.approx(default["BNS"], rel=1e-12)
 
@@ -170,12 +177,8 @@ def test_both_dialects_of_the_coinc_read_the_same(o2_event, packaged):
 
 def test_o2_coinc_with_o3_ranking_data_uses_ranking_statistic(o2_event, packaged):
     """An ilwd:char coinc with integer-ID ranking data: same answer as all-integer."""
-    mixed = p_astro.estimate_p_astro_gstlal(
-        "G322589", o2_event["coinc"], packaged["ranking"]
-    )
-    modern = p_astro.estimate_p_astro_gstlal(
-        "G322589", packaged["coinc"], packaged["ranking"]
-    )
+    mixed = estimate_p_astro_gstlal("G322589", o2_event["coinc"], packaged["ranking"])
+    modern = estimate_p_astro_gstlal("G322589", packaged["coinc"], packaged["ranking"])
     assert mixed.method == p_astro.METHOD_RANKING_STATISTIC
     assert mixed.probabilities == modern.probabilities
 
@@ -188,9 +191,7 @@ def test_write_p_astro_is_canonical_and_reproducible(packaged, tmp_path):
     first = tmp_path / "a" / "p_astro_gstlal.json"
     second = tmp_path / "b" / "p_astro_gstlal.json"
     for out in (first, second):
-        returned = p_astro.write_p_astro(
-            "G322589", packaged["coinc"], packaged["ranking"], out
-        )
+        returned = write_p_astro("G322589", packaged["coinc"], packaged["ranking"], out)
     text = first.read_text()
     assert first.read_bytes() == second.read_bytes()
     written = json.loads(text)
@@ -205,7 +206,7 @@ def test_write_p_astro_fallback_is_reproducible(o2_event, tmp_path):
     """The FAR/SNR path writes the same bytes twice too."""
     outs = [tmp_path / f"{i}.json" for i in range(2)]
     for out in outs:
-        p_astro.write_p_astro("G322589", o2_event["coinc"], o2_event["ranking"], out)
+        write_p_astro("G322589", o2_event["coinc"], o2_event["ranking"], out)
     assert outs[0].read_bytes() == outs[1].read_bytes()
     assert_probabilities(json.loads(outs[0].read_text()))
 
@@ -218,16 +219,17 @@ def test_defaults_are_gwcelerys_o3_values():
     shipped = json.loads(
         (resources.files("ligo.p_astro.data") / "p_astro_livetime.json").read_text()
     )
-    assert p_astro.p_astro_livetime == shipped["p_astro_livetime"]
+    defaults = conf("gwreplay.p_astro")
+    assert defaults["p_astro_livetime"] == shipped["p_astro_livetime"]
     assert p_astro.weights_bin_count() == 686
-    assert p_astro.p_astro_far_star == 1 / 2592000
-    assert p_astro.p_astro_snr_star == 8.5
+    assert defaults["p_astro_far_star"] == 1 / 2592000
+    assert defaults["p_astro_snr_star"] == 8.5
     assert set(p_astro.load_mean_counts()) == set(p_astro.MEAN_COUNT_KEYS)
 
 
 def test_unknown_config_key_is_refused(packaged):
     with pytest.raises(TypeError):
-        p_astro.compute_p_astro_gstlal(
+        compute_p_astro_gstlal(
             "G322589", packaged["coinc"], packaged["ranking"], p_astro_livtime=1
         )
 
@@ -245,7 +247,7 @@ def test_configured_mean_counts_file_is_used(packaged, tmp_path):
             }
         )
     )
-    result = p_astro.compute_p_astro_gstlal(
+    result = compute_p_astro_gstlal(
         "G322589", packaged["coinc"], packaged["ranking"], p_astro_url=str(counts)
     )
     assert result["BNS"] < 0.5
@@ -302,7 +304,7 @@ def test_every_bad_coinc_is_an_event_input_error(o2_event, packaged, tmp_path):
         coinc.parent.mkdir()
         coinc.write_bytes(data)
         with pytest.raises(EventInputError, match=reason) as excinfo:
-            p_astro.compute_p_astro_gstlal("G322589", coinc, packaged["ranking"])
+            compute_p_astro_gstlal("G322589", coinc, packaged["ranking"])
         _assert_blames(excinfo, "G322589", "coinc.xml")
 
 
@@ -334,18 +336,16 @@ def test_every_bad_ranking_data_is_an_event_input_error(o2_event, packaged, tmp_
         ranking.parent.mkdir()
         ranking.write_bytes(data)
         with pytest.raises(EventInputError, match=reason) as excinfo:
-            p_astro.compute_p_astro_gstlal("G322589", packaged["coinc"], ranking)
+            compute_p_astro_gstlal("G322589", packaged["coinc"], ranking)
         _assert_blames(excinfo, "G322589", "ranking_data.xml.gz")
 
 
 def test_missing_files_are_event_input_errors(packaged, tmp_path):
     with pytest.raises(EventInputError, match="missing") as excinfo:
-        p_astro.compute_p_astro_gstlal(
-            "G322589", tmp_path / "coinc.xml", packaged["ranking"]
-        )
+        compute_p_astro_gstlal("G322589", tmp_path / "coinc.xml", packaged["ranking"])
     _assert_blames(excinfo, "G322589", "coinc.xml")
     with pytest.raises(EventInputError, match="missing") as excinfo:
-        p_astro.compute_p_astro_gstlal(
+        compute_p_astro_gstlal(
             "G322589", packaged["coinc"], tmp_path / "ranking_data.xml.gz"
         )
     _assert_blames(excinfo, "G322589", "ranking_data.xml.gz")
@@ -358,7 +358,7 @@ def test_zero_far_cannot_use_the_fallback(o2_event, tmp_path):
     coinc = tmp_path / "coinc.xml"
     coinc.write_text(text.replace(repr(G322589_FAR), "0"))
     with pytest.raises(EventInputError, match="FAR > 0") as excinfo:
-        p_astro.compute_p_astro_gstlal("G322589", coinc, o2_event["ranking"])
+        compute_p_astro_gstlal("G322589", coinc, o2_event["ranking"])
     _assert_blames(excinfo, "G322589", "coinc.xml")
 
 
@@ -368,12 +368,12 @@ def test_write_p_astro_leaves_no_file_on_error(packaged, tmp_path):
     bad.write_bytes(b"")
     out = tmp_path / "out" / "p_astro_gstlal.json"
     with pytest.raises(EventInputError):
-        p_astro.write_p_astro("G322589", packaged["coinc"], bad, out)
+        write_p_astro("G322589", packaged["coinc"], bad, out)
     assert not out.exists()
 
 
 def test_unsafe_event_id_is_refused(packaged, tmp_path):
     with pytest.raises(ValueError):
-        p_astro.write_p_astro(
+        write_p_astro(
             "../G1", packaged["coinc"], packaged["ranking"], tmp_path / "x.json"
         )

@@ -12,9 +12,13 @@ import shutil
 import time
 
 import pytest
+from builders import with_defaults
 
 from gwreplay import superevents as se
 from gwreplay.errors import EventInputError, InvalidIdError
+
+form_superevents = with_defaults(se.form_superevents, "gwreplay.superevents")
+superevents_for_store = with_defaults(se.superevents_for_store, "gwreplay.superevents")
 
 # 2017-08-17 00:00:00 UTC: GW170817 (GPS 1187008882, 12:41:04 UTC) minus
 # 12 h 41 min 4 s = 45664 s.
@@ -86,14 +90,14 @@ def only(superevents):
 
 
 def test_cbc_is_preferred_over_burst_whatever_the_order():
-    late_cbc = se.form_superevents(
+    late_cbc = form_superevents(
         [cwb("G1", T, 100.0, duration=0.5), cbc("G2", T + 0.2, 105.0, snr=8.0)]
     )
     s = only(late_cbc)
     assert s["preferred_event"] == s["final_preferred_event"] == "G2"
     assert s["t_0"] == T + 0.2  # t_0 follows the preferred event
     assert s["created"] == 100.0  # created when the burst opened it
-    early_cbc = se.form_superevents(
+    early_cbc = form_superevents(
         [cbc("G1", T, 100.0, snr=8.0), cwb("G2", T + 0.2, 105.0, duration=0.5)]
     )
     assert only(early_cbc)["preferred_event"] == "G1"
@@ -105,7 +109,7 @@ def test_cbc_is_preferred_over_burst_whatever_the_order():
 )
 def test_cbc_preference_by_network_snr(second_snr, preferred):
     events = [cbc("G1", T, 100.0, snr=10.0), cbc("G2", T + 0.1, 101.0, snr=second_snr)]
-    assert only(se.form_superevents(events))["preferred_event"] == preferred
+    assert only(form_superevents(events))["preferred_event"] == preferred
 
 
 @pytest.mark.parametrize("second_far, preferred", [(1e-11, "G2"), (1e-9 / 4, "G1")])
@@ -115,7 +119,7 @@ def test_burst_preference_by_lower_far(second_far, preferred):
         cwb("G1", T, 100.0, duration=0.5, far=1e-10),
         cwb("G2", T + 0.1, 101.0, duration=0.5, far=second_far),
     ]
-    assert only(se.form_superevents(events))["preferred_event"] == preferred
+    assert only(form_superevents(events))["preferred_event"] == preferred
 
 
 def test_publishable_event_beats_louder_unpublishable_one():
@@ -125,7 +129,7 @@ def test_publishable_event_beats_louder_unpublishable_one():
         cbc("G1", T, 100.0, snr=8.0, instruments="H1,L1"),
         cbc("G2", T + 0.1, 101.0, snr=30.0, instruments="H1"),
     ]
-    assert only(se.form_superevents(events))["preferred_event"] == "G1"
+    assert only(form_superevents(events))["preferred_event"] == "G1"
     # CBC threshold: 5 * far <= 1/(60 * 86400) -> far <= 3.86e-8 Hz. A CBC at
     # 1e-5 Hz (still below the 1/3600 superevent threshold) is not publishable,
     # so a publishable burst is preferred to it.
@@ -133,7 +137,7 @@ def test_publishable_event_beats_louder_unpublishable_one():
         cbc("G1", T, 100.0, snr=20.0, far=1e-5),
         cwb("G2", T + 0.1, 101.0, duration=0.5, far=1e-10),
     ]
-    assert only(se.form_superevents(events))["preferred_event"] == "G2"
+    assert only(form_superevents(events))["preferred_event"] == "G2"
 
 
 def test_single_inspiral_records_without_chisq_do_not_count_as_detectors():
@@ -144,12 +148,12 @@ def test_single_inspiral_records_without_chisq_do_not_count_as_detectors():
         cbc("G1", T, 100.0, snr=8.0),
         cbc("G2", T + 0.1, 101.0, extra_attributes=extra),
     ]
-    assert only(se.form_superevents(events))["preferred_event"] == "G1"
+    assert only(form_superevents(events))["preferred_event"] == "G1"
 
 
 def test_offline_event_is_not_publishable():
     events = [cbc("G1", T, 100.0, snr=8.0), cbc("G2", T, 101.0, snr=20, offline=True)]
-    assert only(se.form_superevents(events))["preferred_event"] == "G1"
+    assert only(form_superevents(events))["preferred_event"] == "G1"
 
 
 # --- windows ---------------------------------------------------------------
@@ -163,7 +167,7 @@ def test_window_grows_with_each_event():
         cbc("G2", 1e9 + 1001.5, 11.0, snr=11.0),
         cbc("G3", 1e9 + 1003.2, 12.0, snr=10.0),
     ]
-    s = only(se.form_superevents(events))
+    s = only(form_superevents(events))
     assert s["gw_events"] == ["G1", "G2", "G3"]
     assert s["t_start"] == pytest.approx(1e9 + 999.0)
     assert s["t_end"] == pytest.approx(1e9 + 1004.2)
@@ -173,7 +177,7 @@ def test_window_grows_with_each_event():
 def test_touching_windows_do_not_intersect():
     # [999, 1001] and [1001, 1003] share only an end point (ligo.segments).
     events = [cbc("G1", 1e9 + 1000.0, 10.0), cbc("G2", 1e9 + 1002.0, 11.0)]
-    assert [s["gw_events"] for s in se.form_superevents(events)] == [["G1"], ["G2"]]
+    assert [s["gw_events"] for s in form_superevents(events)] == [["G1"], ["G2"]]
 
 
 @pytest.mark.parametrize("duration, joins", [(3.0, True), (2.0, False)])
@@ -183,7 +187,7 @@ def test_cwb_window_is_plus_minus_duration(duration, joins):
         cwb("G1", 1e9 + 1000.0, 10.0, duration=duration),
         cbc("G2", 1e9 + 1003.5, 11.0),
     ]
-    assert len(se.form_superevents(events)) == (1 if joins else 2)
+    assert len(form_superevents(events)) == (1 if joins else 2)
 
 
 @pytest.mark.parametrize("cbc_time, joins", [(1003.0, True), (1003.6, False)])
@@ -194,7 +198,7 @@ def test_olib_window_is_quality_over_frequency(cbc_time, joins):
         olib("G1", 1e9 + 1000.0, 10.0, 10.0, 4.0),
         cbc("G2", 1e9 + cbc_time, 11.0),
     ]
-    assert len(se.form_superevents(events)) == (1 if joins else 2)
+    assert len(form_superevents(events)) == (1 if joins else 2)
 
 
 def test_superevent_farther_than_query_window_is_not_matched():
@@ -204,9 +208,9 @@ def test_superevent_farther_than_query_window_is_not_matched():
         cwb("G1", 1e9 + 1000.0, 10.0, duration=150.0),
         cbc("G2", 1e9 + 1120, 11),
     ]
-    assert len(se.form_superevents(far_away)) == 2
+    assert len(form_superevents(far_away)) == 2
     near = [cwb("G1", 1e9 + 1000.0, 10.0, duration=150.0), cbc("G2", 1e9 + 1090, 11)]
-    assert len(se.form_superevents(near)) == 1
+    assert len(form_superevents(near)) == 1
 
 
 def test_event_joins_the_newest_intersecting_superevent():
@@ -217,7 +221,7 @@ def test_event_joins_the_newest_intersecting_superevent():
         cbc("G2", 1e9 + 1002.5, 11.0),
         cwb("G3", 1e9 + 1000.25, 12.0, duration=2.0),
     ]
-    first, second = se.form_superevents(events)
+    first, second = form_superevents(events)
     assert first["gw_events"] == ["G1"]
     assert second["gw_events"] == ["G2", "G3"]
     assert second["t_start"] == pytest.approx(1e9 + 998.25)
@@ -232,7 +236,7 @@ def test_late_upload_becomes_final_but_not_preferred():
         cbc("G1", T, 100.0, snr=10.0),
         cbc("G2", T + 0.5, 120.0, snr=25.0),  # uploaded after the timeout
     ]
-    s = only(se.form_superevents(events))
+    s = only(form_superevents(events))
     assert s["preferred_event"] == "G1"
     assert s["final_preferred_event"] == "G2"
     assert s["t_0"] == T  # the snapshot's t_0 is G1's time
@@ -243,13 +247,13 @@ def test_late_upload_becomes_final_but_not_preferred():
 @pytest.mark.parametrize("created, preferred", [(115.0, "G2"), (115.001, "G1")])
 def test_upload_at_the_timeout_still_counts(created, preferred):
     events = [cbc("G1", T, 100.0, snr=10.0), cbc("G2", T + 0.5, created, snr=25.0)]
-    s = only(se.form_superevents(events, orchestrator_timeout=15.0))
+    s = only(form_superevents(events, orchestrator_timeout=15.0))
     assert s["preferred_event"] == preferred
 
 
 def test_uploads_are_processed_in_created_order_not_list_order():
     events = [cbc("G2", T + 0.5, 101.0, snr=25.0), cbc("G1", T, 100.0, snr=10.0)]
-    s = only(se.form_superevents(events))
+    s = only(form_superevents(events))
     assert s["created"] == 100.0
     assert s["preferred_event"] == "G2"
 
@@ -261,12 +265,10 @@ def test_ties_in_created_are_broken_by_numeric_graceid():
         cbc("G10", MIDNIGHT_170817 + 100.0, 500.0),
         cbc("G9", MIDNIGHT_170817 + 5000.0, 500.0),
     ]
-    result = {
-        s["gw_events"][0]: s["superevent_id"] for s in se.form_superevents(events)
-    }
+    result = {s["gw_events"][0]: s["superevent_id"] for s in form_superevents(events)}
     assert result == {"G9": "S170817a", "G10": "S170817b"}
     same_time = [cbc("G10", T, 500.0, snr=20.0), cbc("G9", T, 500.0, snr=10.0)]
-    s = only(se.form_superevents(same_time))
+    s = only(form_superevents(same_time))
     assert s["gw_events"] == ["G9", "G10"]
     assert s["preferred_event"] == "G10"
 
@@ -275,10 +277,10 @@ def test_result_does_not_depend_on_input_order():
     events = [
         cbc(f"G{i}", 1e9 + 3.0 * i, 50.0 + i % 7, snr=5 + i % 11) for i in range(60)
     ]
-    reference = json.dumps(se.form_superevents(events), sort_keys=True)
+    reference = json.dumps(form_superevents(events), sort_keys=True)
     shuffled = list(events)
     random.Random(1).shuffle(shuffled)
-    assert json.dumps(se.form_superevents(shuffled), sort_keys=True) == reference
+    assert json.dumps(form_superevents(shuffled), sort_keys=True) == reference
 
 
 # --- selection -------------------------------------------------------------
@@ -290,8 +292,8 @@ def test_far_threshold():
         cbc("G2", T + 50, 101.0, far=1 / 3600),  # equal: kept
         {**cbc("G3", T + 90, 102.0), "far": None},  # no FAR: skipped
     ]
-    assert [s["gw_events"] for s in se.form_superevents(events)] == [["G2"]]
-    assert se.form_superevents(events[:1], superevent_far_threshold=1e-3) != []
+    assert [s["gw_events"] for s in form_superevents(events)] == [["G2"]]
+    assert form_superevents(events[:1], superevent_far_threshold=1e-3) != []
 
 
 def test_categories_are_kept_apart():
@@ -300,7 +302,7 @@ def test_categories_are_kept_apart():
         cbc("M1", T, 100.0, search="MDC"),
         cbc("T1", T, 100.0, group="Test"),
     ]
-    records = {s["category"]: s for s in se.form_superevents(events)}
+    records = {s["category"]: s for s in form_superevents(events)}
     assert {c: s["superevent_id"] for c, s in records.items()} == {
         "production": "S170817a",
         "mdc": "MS170817a",
@@ -348,7 +350,7 @@ def test_letter_suffixes_count_in_bijective_base_26():
 def test_suffix_rolls_over_past_z():
     # 28 separate superevents on 2017-08-17, created in time order.
     events = [cbc(f"G{i}", MIDNIGHT_170817 + 100.0 * i, 10.0 + i) for i in range(1, 29)]
-    ids = [s["superevent_id"] for s in se.form_superevents(events)]
+    ids = [s["superevent_id"] for s in form_superevents(events)]
     assert ids[0] == "S170817a"
     assert ids[25] == "S170817z"
     assert ids[26:] == ["S170817aa", "S170817ab"]
@@ -361,7 +363,7 @@ def test_suffixes_follow_creation_order_not_t0():
         cbc("G1", MIDNIGHT_170817 + 40000.0, 10.0),
         cbc("G2", MIDNIGHT_170817 + 20000.0, 20.0),
     ]
-    ids = {s["gw_events"][0]: s["superevent_id"] for s in se.form_superevents(events)}
+    ids = {s["gw_events"][0]: s["superevent_id"] for s in form_superevents(events)}
     assert ids == {"G1": "S170817a", "G2": "S170817b"}
 
 
@@ -373,7 +375,7 @@ def test_id_date_is_fixed_when_the_superevent_is_created():
         cbc("G2", MIDNIGHT_170817 + 0.3, 11.0, snr=15.0),
         cbc("G3", MIDNIGHT_170817 + 3600.0, 12.0),
     ]
-    first, second = se.form_superevents(events)
+    first, second = form_superevents(events)
     assert first["superevent_id"] == "S170816a"
     assert first["t_0"] == MIDNIGHT_170817 + 0.3
     assert second["superevent_id"] == "S170817a"
@@ -388,7 +390,7 @@ def _utc_by_hand(gps, leap_seconds):
 def test_gw170817_date():
     # GPS - UTC = 18 s since 2017-01-01.
     assert _utc_by_hand(T, 18).strftime("%y%m%d") == "170817"
-    assert only(se.form_superevents([cbc("G1", T, T + 30)]))["superevent_id"] == (
+    assert only(form_superevents([cbc("G1", T, T + 30)]))["superevent_id"] == (
         "S170817a"
     )
 
@@ -405,7 +407,7 @@ def test_dates_count_leap_seconds(gps, expected):
     # Ignoring the leap second would already put 1167264010 on 2017-01-01:
     assert _utc_by_hand(1167264010.0, 0).date() > datetime.date(2016, 12, 31)
     assert _utc_by_hand(1167264010.0, 17).strftime("%y%m%d") == "161231"
-    s = only(se.form_superevents([cbc("G1", gps, gps + 20)]))
+    s = only(form_superevents([cbc("G1", gps, gps + 20)]))
     assert s["superevent_id"] == expected
 
 
@@ -414,7 +416,7 @@ def test_dates_count_leap_seconds(gps, expected):
 
 def test_created_may_be_an_iso_utc_string():
     # 2017-08-17 12:41:34 UTC = GPS 1187008882 + 30 (18 leap seconds).
-    s = only(se.form_superevents([cbc("G1", T, "2017-08-17 12:41:34 UTC")]))
+    s = only(form_superevents([cbc("G1", T, "2017-08-17 12:41:34 UTC")]))
     assert s["created"] == pytest.approx(1187008912.0)
 
 
@@ -422,16 +424,16 @@ def test_malformed_event_names_event_and_file():
     broken = cwb("G5", T, 100.0)
     del broken["extra_attributes"]["MultiBurst"]["duration"]
     with pytest.raises(EventInputError) as err:
-        se.form_superevents([broken])
+        form_superevents([broken])
     assert (
         str(err.value) == "G5: event.json: missing extra_attributes.MultiBurst.duration"
     )
     with pytest.raises(InvalidIdError):
-        se.form_superevents([cbc("../G1", T, 100.0)])
+        form_superevents([cbc("../G1", T, 100.0)])
 
 
 def test_output_is_json_serialisable_with_graceDB_keys():
-    s = only(se.form_superevents([cbc("G1", T, 100.0)]))
+    s = only(form_superevents([cbc("G1", T, 100.0)]))
     assert set(s) == {
         "superevent_id",
         "category",
@@ -477,12 +479,12 @@ def test_store_superevent_from_gracedb_json(tmp_path, reference_dir):
         "final_preferred_event": "M4634",
     }
     # The store's superevents replace the manager's.
-    assert se.superevents_for_store(tmp_path, [cbc("G1", T, 100.0)]) == [record]
+    assert superevents_for_store(tmp_path, [cbc("G1", T, 100.0)]) == [record]
 
 
 def test_store_without_superevents_uses_the_manager(tmp_path):
     assert se.load_store_superevents(tmp_path) == []
-    result = se.superevents_for_store(
+    result = superevents_for_store(
         tmp_path, [cbc("G1", T, 100.0)], orchestrator_timeout=15.0, unrelated_key=1
     )
     assert only(result)["superevent_id"] == "S170817a"
@@ -548,7 +550,7 @@ def test_ten_thousand_events():
         events.append(cwb(f"G{2 * k + 2}", t + 0.05, t + 8.0, duration=0.2))
     random.Random(2).shuffle(events)
     start = time.perf_counter()
-    result = se.form_superevents(events)
+    result = form_superevents(events)
     elapsed = time.perf_counter() - start
     assert len(result) == 5000
     assert all(len(s["gw_events"]) == 2 for s in result)

@@ -4,9 +4,13 @@ import copy
 
 import pytest
 import voeventparse as vp
+from builders import with_defaults
 
 from gwreplay.errors import EventInputError, InvalidIdError
 from gwreplay.voevent import build_preliminary_voevent, write_voevent
+
+build_preliminary_voevent = with_defaults(build_preliminary_voevent, "gwreplay.voevent")
+write_voevent = with_defaults(write_voevent, "gwreplay.voevent")
 
 EM_BRIGHT = {"HasNS": 1.0, "HasRemnant": 0.9, "HasMassGap": 0.0}
 P_ASTRO = {"BNS": 0.95, "NSBH": 0.01, "BBH": 0.0, "Terrestrial": 0.04}

@@ -1,49 +1,28 @@
 """Configuration of the mock-data challenge (MDC) generator, with defaults.
 
-Keys shared with gwcelery keep gwcelery's names and values
-(``orchestrator_timeout``, ``superevent_far_threshold``,
-``preliminary_alert_far_threshold``, ``preliminary_alert_trials_factor``,
-``llhoft_channels``); the others are specific to the generator and start with
+Keys shared with gwcelery keep gwcelery's names and take their values from
+the workflow's ``config/config.yaml`` (:data:`GWCELERY_KEYS`, the one home
+of those defaults); the others are specific to the generator and start with
 ``mdc_``. Every function of :mod:`gwreplay.mdc` takes a plain ``conf`` dict;
 :func:`make_conf` fills in whatever the caller leaves out.
 """
 
 import copy
 
-_DAY = 86400.0
+from ..config import defaults, settings
 
-#: gwcelery: seconds after a superevent's creation at which the orchestrator
-#: reads its preferred event for the preliminary alert.
-orchestrator_timeout = 15.0
-
-#: gwcelery: events with a larger FAR (Hz) are ignored by the superevent manager.
-superevent_far_threshold = 1 / 3600
-
-#: gwcelery (O3): per-group FAR (Hz, after the trials factor) of a publishable event.
-preliminary_alert_far_threshold = {
-    "cbc": 1 / (60 * _DAY),
-    "burst": 1 / (365 * _DAY),
-    "test": 1 / (30 * _DAY),
-}
-
-#: gwcelery (O3): per-group trials factor applied to the FAR.
-preliminary_alert_trials_factor = {"cbc": 5.0, "burst": 4.0}
-
-#: gwcelery: state-vector channels of the low-latency frames, by bit layout.
-llhoft_channels = {
-    "H1:DMT-DQ_VECTOR": "dmt_dq_vector_bits",
-    "L1:DMT-DQ_VECTOR": "dmt_dq_vector_bits",
-    "H1:GDS-CALIB_STATE_VECTOR": "ligo_state_vector_bits",
-    "L1:GDS-CALIB_STATE_VECTOR": "ligo_state_vector_bits",
-    "V1:DQ_ANALYSIS_STATE_VECTOR": "virgo_state_vector_bits",
-}
+#: gwcelery's settings the generator follows, so that the truth it writes
+#: is what the replay's orchestrator decides with its default configuration.
+GWCELERY_KEYS = (
+    "orchestrator_timeout",
+    "superevent_far_threshold",
+    "preliminary_alert_far_threshold",
+    "preliminary_alert_trials_factor",
+    "llhoft_channels",
+)
 
 DEFAULTS = {
-    "orchestrator_timeout": orchestrator_timeout,
-    "superevent_far_threshold": superevent_far_threshold,
-    "preliminary_alert_far_threshold": preliminary_alert_far_threshold,
-    "preliminary_alert_trials_factor": preliminary_alert_trials_factor,
-    "llhoft_channels": llhoft_channels,
+    **settings(defaults(), GWCELERY_KEYS),
     # -- time line ---------------------------------------------------------
     # GPS time of the start of the MDC (2024-01-01T00:00:00 UTC).
     "mdc_start_gps": 1388102418.0,

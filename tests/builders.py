@@ -1,0 +1,139 @@
+"""Builders shared by the tests and the benchmarks: events, stores, sky maps,
+the CLI runner, and the workflow's default settings.
+
+Benchmarks import this as ``tests.builders`` (run them as ``python -m
+bench.NAME`` from the checkout); the tests' conftest re-exports it.
+"""
+
+import functools
+import inspect
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from gwreplay.config import defaults, module_settings
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE = REPO.parent / "shared" / "data" / "reference"
+
+#: event.json of the real O2 event G211117 (times from its coinc.xml).
+G211117_EVENT = {
+    "graceid": "G211117",
+    "pipeline": "gstlal",
+    "group": "CBC",
+    "search": "AllSky",
+    "gpstime": 1186436412.173834723,
+    "far": 5.176954877338635e-16,
+    "instruments": "H1,L1,V1",
+    "created": 1186436420.0,
+    "extra_attributes": {"CoincInspiral": {"snr": 15.61787480055296}},
+}
+
+#: A cWB burst 1000 s after G211117: no annotations, its own sky map.
+BURST_EVENT = {
+    "graceid": "G000002",
+    "pipeline": "CWB",
+    "group": "Burst",
+    "search": "AllSky",
+    "gpstime": 1186437412.5,
+    "far": 1e-10,
+    "instruments": "H1,L1",
+    "created": 1186437420.0,
+    "extra_attributes": {
+        "MultiBurst": {"duration": 0.05, "central_freq": 150.0, "snr": 12.0}
+    },
+}
+
+
+def conf(module_name, **changes):
+    """The settings ``module_name`` reads, from config/config.yaml, with changes."""
+    return {**module_settings(defaults(), module_name), **changes}
+
+
+def with_defaults(func, module_name, keys=None):
+    """``func`` with those settings of ``module_name`` that it takes (or
+    ``keys``) filled in from config/config.yaml; keywords given at the call
+    still win."""
+    params = inspect.signature(func).parameters.values()
+    takes_any = keys is None and any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in params
+    )
+    takes = set(keys) if keys is not None else {p.name for p in params}
+
+    @functools.wraps(func)
+    def call(*args, **changes):
+        settings = {
+            k: v for k, v in conf(module_name).items() if takes_any or k in takes
+        }
+        return func(*args, **{**settings, **changes})
+
+    return call
+
+
+def gwreplay(*args):
+    """Run the gwreplay CLI as a user would; return (exit status, output)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "gwreplay.cli", *args], capture_output=True, text=True
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def burst_event(graceid, gpstime, pipeline="CWB", **changes):
+    """A significant burst event.json (FAR 1e-10 Hz) of ``pipeline`` (CWB, oLIB)."""
+    extra = {
+        "CWB": {"MultiBurst": {"duration": 0.05, "central_freq": 150.0, "snr": 12.0}},
+        "oLIB": {"LalInferenceBurst": {"quality_mean": 10.0, "frequency_mean": 200.0}},
+    }[pipeline]
+    return dict(
+        {
+            "graceid": graceid,
+            "pipeline": pipeline,
+            "group": "Burst",
+            "search": "AllSky",
+            "gpstime": gpstime,
+            "far": 1e-10,
+            "instruments": "H1,L1",
+            "created": gpstime + 10.0,
+            "extra_attributes": extra,
+        },
+        **changes,
+    )
+
+
+def write_event(store, event, files=None):
+    """Write an event folder: event.json and ``files`` {name: path or bytes}."""
+    folder = Path(store) / "events" / event["graceid"]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "event.json").write_text(json.dumps(event, indent=2))
+    for name, source in (files or {}).items():
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def write_gaussian_skymap(path, ra_deg, dec_deg, sigma_deg=5.0, nside=64):
+    """A flat-resolution sky map with a Gaussian blob, written by ligo.skymap."""
+    import astropy_healpix as ah
+    import numpy as np
+    from astropy import units as u
+    from ligo.skymap.io import fits
+
+    hpx = ah.HEALPix(nside=nside, order="nested")
+    lon, lat = hpx.healpix_to_lonlat(np.arange(hpx.npix))
+    center_lon, center_lat = np.deg2rad(ra_deg), np.deg2rad(dec_deg)
+    cos_sep = np.sin(lat.to_value(u.rad)) * np.sin(center_lat) + np.cos(
+        lat.to_value(u.rad)
+    ) * np.cos(center_lat) * np.cos(lon.to_value(u.rad) - center_lon)
+    prob = np.exp((cos_sep - 1) / np.deg2rad(sigma_deg) ** 2)
+    prob /= prob.sum()
+    fits.write_sky_map(
+        os.fspath(path),
+        prob,
+        nest=True,
+        objid="burst",
+        gps_time=1e9,
+        gps_creation_time=1e9,
+        creator="gwreplay-tests",
+    )
