@@ -318,3 +318,16 @@ def test_bad_signoffs_name_the_superevent_and_file(signoffs, reason):
         "S230101a",
         "signoffs.json",
     )
+
+
+def test_advok_needs_a_sky_map_on_the_superevent():
+    # earlywarning_preliminary_alert copies the sky map before it decides;
+    # with none copied, gwcelery 3.0.0's alerts.send fails: no Initial.
+    ok = [{"signoff_type": "ADV", "status": "OK", "time": 1000.0}]
+    quiet = [cbc("G1", 100.0, UNPUBLISHABLE, 8.0)]
+    assert run(quiet, {"G1": 130.0}, ok) == []
+    # A vetoed superevent sends no preliminary but has its sky map copied.
+    vetoed = [cbc("G1", 100.0, SIGNIFICANT, 10.0)]
+    assert run(vetoed, {"G1": 130.0}, ok, dq_labels={"DQV"}) == [
+        ("Initial", True, "G1", 1000.0)
+    ]

@@ -43,14 +43,16 @@ from ..errors import EventInputError
 from ..superevents import graceid_sort_key
 from . import o4
 
-#: gwcelery 3.0.0 ``superevents`` label names.
-FROZEN_LABEL = "LOW_SIGNIF_LOCKED"
-SIGNIFICANT_LABEL = "SIGNIF_LOCKED"
-EARLY_WARNING_LABEL = "EARLY_WARNING"
+FROZEN_LABEL = o4.FROZEN_LABEL
+SIGNIFICANT_LABEL = o4.SIGNIFICANT_LABEL
+EARLY_WARNING_LABEL = o4.EARLY_WARNING_LABEL
 #: Labels an event carries once its sky map, em_bright and p_astro are on
-#: GraceDB (``superevents.REQUIRED_LABELS_BY_GROUP_SEARCH``; ``ready`` gives the
-#: moment, so the three are added together).
-READY_LABELS = ("EMBRIGHT_READY", "PASTRO_READY", "SKYMAP_READY")
+#: GraceDB; ``ready`` gives the moment, so all three are added together and
+#: :func:`gwreplay.policies.o4.is_complete` reads the ones its group needs.
+READY_LABELS = (o4.EMBRIGHT_READY, o4.PASTRO_READY, o4.SKYMAP_READY)
+#: Order in which ``superevents.process`` applies the labels of one event.
+LOCK_ORDER = ("ADVREQ", EARLY_WARNING_LABEL, SIGNIFICANT_LABEL, FROZEN_LABEL)
+#: Uploads of this search carry ``EARLY_WARNING`` (the label gwcelery reads).
 EARLY_WARNING_SEARCH = "EarlyWarning"
 VT_SEARCH = "VTInjection"
 
@@ -90,24 +92,13 @@ CONFIG_KEYS = _OWN_KEYS + tuple(o4.CONFIG_KEYS)
 _COMPLETE, _TIMER, _SIGNOFF = 0, 1, 2
 
 
-def get_instruments(event):
-    """Detectors that gave data: SingleInspiral ifos, else ``instruments``.
-
-    As ``gwcelery.tasks.superevents.get_instruments`` (3.0.0).
-    """
-    singles = (event.get("extra_attributes") or {}).get("SingleInspiral")
-    if singles:
-        return {single["ifo"] for single in singles}
-    return set(event["instruments"].split(","))
-
-
 def is_skipped(event, superevent_far_threshold):
     """Why ``superevents.handle`` never passes ``event`` on, or None.
 
     gwcelery 3.0.0 skips events with KAGRA (K1) data, of the VTInjection
     search, and with no FAR or a FAR above ``superevent_far_threshold``.
     """
-    if "K1" in get_instruments(event):
+    if o4.has_kagra(event):
         return "K1 data"
     if event.get("search") == VT_SEARCH:
         return "VTInjection search"
@@ -162,6 +153,7 @@ class _Replay:
         self.labels = set()
         self.queue = []
         self.notices = []
+        self.skymap_copied = False
         self.now = superevent["created"]
         self.preferred = min(
             superevent["gw_events"],
@@ -218,25 +210,18 @@ class _Replay:
     def process(self, graceid):
         """``superevents.process`` of a complete event (via ``handle``)."""
         event = self.view(graceid)
-        skipped = is_skipped(event, self.settings["superevent_far_threshold"])
-        if skipped:
+        if is_skipped(event, self.settings["superevent_far_threshold"]):
             return
         if FROZEN_LABEL not in self.labels:
             preferred = self.view(self.preferred)
             if self.keyfunc(event) > self.keyfunc(preferred):
                 self.preferred = graceid
-        complete = o4.is_complete(event)
-        if self.should_publish(event, True):
-            self.labels.add("ADVREQ")
-            if complete:
-                label = (
-                    EARLY_WARNING_LABEL
-                    if EARLY_WARNING_LABEL in event["labels"]
-                    else SIGNIFICANT_LABEL
-                )
-                self.add_label(label, f"{graceid} complete and significant")
-        if complete and self.should_publish(event, False):
-            self.add_label(FROZEN_LABEL, f"{graceid} complete and publishable")
+        locks = o4.lock_labels(event, **self.ranking)
+        for label in LOCK_ORDER:
+            if label == "ADVREQ" and label in locks:
+                self.labels.add(label)  # its handler opens a chat channel only
+            elif label in locks:
+                self.add_label(label, f"{graceid} complete ({label})")
 
     # ---- gwcelery.tasks.orchestrator --------------------------------------
 
@@ -264,7 +249,9 @@ class _Replay:
         elif label in ("GCN_PRELIM_SENT", "LOW_SIGNIF_PRELIM_SENT"):
             delay = self.settings["superevent_clean_up_timeout"]
             self.schedule(self.now + delay, _TIMER, self.second_alert, label)
-        elif label == "ADVOK":
+        elif label == "ADVOK" and self.skymap_copied:
+            # Without a sky map in the superevent's log gwcelery 3.0.0's
+            # alerts.send fails (json.loads of a list): no Initial notice.
             self.send("initial", preferred, f"ADVOK: {reason}")
         elif label == "ADVNO":
             self.send("retraction", preferred, f"ADVNO: {reason}")
@@ -299,6 +286,7 @@ class _Replay:
 
     def alert(self, event, alert_type, reason):
         """``earlywarning_preliminary_alert``: publishable and not blocked -> send."""
+        self.skymap_copied = True  # copied to the superevent before the checks
         significant = alert_type != "less-significant"
         if not self.should_publish(event, significant):
             return
