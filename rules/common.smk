@@ -28,7 +28,7 @@ def store_file(graceid, filename):
 
 
 def event_inputs(product):
-    """Input function of the rule that makes ``product``: its uploads, as
+    """Input function for ``product``: the uploads it is made from, as
     the products table lists them for the event's files."""
 
     def inputs(wildcards):

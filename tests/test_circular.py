@@ -16,9 +16,7 @@ compose_circular = with_defaults(compose_circular, "gwreplay.voevent")
 write_circular = with_defaults(
     write_circular, "gwreplay.voevent", keys=("gracedb_host",)
 )
-write_gwalert = with_defaults(
-    write_gwalert, "gwreplay.voevent", keys=("gracedb_host",)
-)
+write_gwalert = with_defaults(write_gwalert, "gwreplay.voevent", keys=("gracedb_host",))
 ReplayGraceDb = with_defaults(ReplayGraceDb, "gwreplay.voevent")
 
 EM_BRIGHT = {"HasNS": 1.0, "HasRemnant": 0.9, "HasMassGap": 0.0}

@@ -17,9 +17,7 @@ from gwreplay.errors import EventInputError
 from gwreplay.gwalert import build_gwalert, multiorder_fits_bytes, write_gwalert
 
 build_gwalert = with_defaults(build_gwalert, "gwreplay.voevent")
-write_gwalert = with_defaults(
-    write_gwalert, "gwreplay.voevent", keys=("gracedb_host",)
-)
+write_gwalert = with_defaults(write_gwalert, "gwreplay.voevent", keys=("gracedb_host",))
 
 EM_BRIGHT = {"HasNS": 1.0, "HasRemnant": 0.9, "HasMassGap": 0.0}
 P_ASTRO = {"BNS": 0.95, "NSBH": 0.01, "BBH": 0.0, "Terrestrial": 0.04}
