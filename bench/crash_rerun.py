@@ -1,7 +1,7 @@
 """Crash and rerun: kill -9 a replay at random moments, rerun it, compare bytes.
 
-    python bench/crash_rerun.py --trials 10 --seed 1 [--cbc] [--workdir DIR]
-    python bench/crash_rerun.py --hash-scale 10000   # provenance hashing cost
+    python -m bench.crash_rerun --trials 10 --seed 1 [--cbc] [--workdir DIR]
+    python -m bench.crash_rerun --hash-scale 10000   # provenance hashing cost
 
 Builds a small store (cWB bursts with sky maps written by ligo.skymap, one of
 them over the real H1 frame file so that state vectors are read; with
@@ -44,8 +44,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-from conftest import G211117_EVENT, burst_event, write_event  # noqa: E402 - the tests' fixtures
+from tests.builders import G211117_EVENT, burst_event, write_event  # noqa: E402
 
 REFERENCE = REPO.parent / "shared" / "data" / "reference"
 #: The reference H1 frame file and the GPS second it starts at.

@@ -1,6 +1,6 @@
 """Incremental cost: one new event added to a store of processed superevents.
 
-    .venv/bin/python bench/incremental.py --sizes 1000 10000
+    .venv/bin/python -m bench.incremental --sizes 1000 10000
 
 For each size N: a synthetic store of N superevents (bench/synthetic_store.py)
 is marked processed (placeholder outputs, then ``snakemake --touch
@@ -38,10 +38,8 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from overhead import SITECUSTOMIZE, busy_seconds  # noqa: E402
-from synthetic_store import (  # noqa: E402
+from bench.overhead import SITECUSTOMIZE, busy_seconds  # noqa: E402
+from bench.synthetic_store import (  # noqa: E402
     add_burst_event,
     build_store,
     dry_run_jobs,

@@ -1,7 +1,7 @@
 """Nothing-to-do rerun: ``gwreplay run`` on a finished replay.
 
-    .venv/bin/python bench/nothing_to_do.py --sizes 1000
-    .venv/bin/python bench/nothing_to_do.py --sizes 1000 10000 --profile
+    .venv/bin/python -m bench.nothing_to_do --sizes 1000
+    .venv/bin/python -m bench.nothing_to_do --sizes 1000 10000 --profile
 
 Uses the processed synthetic stores of bench/incremental.py (placeholder
 outputs plus ``snakemake --touch --forceall``, so every output has the job
@@ -25,10 +25,8 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from incremental import establish_stamp, processed_store  # noqa: E402
-from planning_scale import profile_snakemake  # noqa: E402
+from bench.incremental import establish_stamp, processed_store  # noqa: E402
+from bench.planning_scale import profile_snakemake  # noqa: E402
 
 PYTHON = sys.executable
 

@@ -1,6 +1,6 @@
 """Overhead of ``gwreplay run`` over plain ``bayestar-localize-coincs``.
 
-    .venv/bin/python bench/overhead.py --superevents 5 --seed 3 --cores 2
+    .venv/bin/python -m bench.overhead --superevents 5 --seed 3 --cores 2
 
 Generates an MDC store (``gwreplay mdc DIR --superevents N --seed S``), then,
 one after the other in the same invocation:

@@ -1,7 +1,7 @@
 """Planning cost: dry-run time and peak memory for 10^2, 10^3, 10^4 superevents.
 
-    .venv/bin/python bench/planning_scale.py --sizes 100 1000 10000
-    .venv/bin/python bench/planning_scale.py --sizes 10000 --profile
+    .venv/bin/python -m bench.planning_scale --sizes 100 1000 10000
+    .venv/bin/python -m bench.planning_scale --sizes 10000 --profile
 
 For each size, builds a light synthetic store (bench/synthetic_store.py:
 event.json files and placeholder uploads, CBC and burst events, 4.5 jobs per
@@ -36,9 +36,7 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from synthetic_store import (  # noqa: E402
+from bench.synthetic_store import (  # noqa: E402
     DEFAULT_CONFIG,
     SNAKEFILE,
     build_store,

@@ -1,6 +1,6 @@
 """Where ``gwreplay run`` spends its own time around Snakemake, step by step.
 
-    .venv/bin/python bench/run_phases.py --superevents 10000
+    .venv/bin/python -m bench.run_phases --superevents 10000
 
 On the processed synthetic store of bench/incremental.py (built there if
 missing), with one new cWB event added as in that benchmark, times each
@@ -14,14 +14,11 @@ is removed at the end. Figures: docs/benchmarks.md.
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from incremental import new_superevent_id, processed_store, remove_new_event  # noqa: E402
-from synthetic_store import add_burst_event  # noqa: E402
+from bench.incremental import new_superevent_id, processed_store, remove_new_event  # noqa: E402
+from bench.synthetic_store import add_burst_event  # noqa: E402
 
 
 def timed(label, func, repeat=1):

@@ -28,8 +28,8 @@ The measured superevents are synthetic bursts, or an MDC store
 uploads longer than ``--keep-seconds`` are divided by ``--speedup``; the
 ``created`` times of the played copies are rewritten to that schedule.
 
-    python bench/watch_latency.py --superevents 8 --existing 10,1000
-    python bench/watch_latency.py --mdc 2 --existing 10
+    python -m bench.watch_latency --superevents 8 --existing 10,1000
+    python -m bench.watch_latency --mdc 2 --existing 10
 """
 
 import argparse
@@ -46,8 +46,7 @@ import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "tests"))
-import conftest  # noqa: E402 - the tests' event builders
+from tests import builders  # noqa: E402 - the tests' event builders
 
 GPS_EPOCH_UNIX = 315964800
 #: First measured burst: 2017-08-10 21:56:34 UTC.
@@ -100,7 +99,7 @@ def skymap_bytes(workdir, ra_deg, dec_deg, sigma_deg=5.0, nside=64):
 def burst_event(graceid, gpstime, created, far, skymap_delay=1.0):
     """cWB event.json; its sky map is uploaded ``skymap_delay`` s after it."""
     return dict(
-        conftest.burst_event(graceid, gpstime, created=created, far=far),
+        builders.burst_event(graceid, gpstime, created=created, far=far),
         uploads=[{"filename": "skyprobcc_cWB.fits", "created": created + skymap_delay}],
     )
 
@@ -347,11 +346,11 @@ def plan_seconds(store, results):
 
 def ready_time(results, store, event, offset, written):
     """Wall time the preferred event's last input was ready for its alert."""
-    from gwreplay.store import is_cbc
+    from gwreplay.products import is_cbc_event
 
     graceid = event["graceid"]
     times = [written.get((graceid, "event.json"), 0.0)]
-    if is_cbc(event):
+    if is_cbc_event(event):
         folder = os.path.join(results, "events", graceid)
         for name in os.listdir(folder) if os.path.isdir(folder) else ():
             times.append(os.stat(os.path.join(folder, name)).st_mtime)

@@ -63,7 +63,9 @@ class Product:
     """One per-event annotation of ``handle_cbc_event``.
 
     ``needs``: uploads without which it is not planned; ``may_use``: uploads
-    it reads when the event has them; ``applies(event, disabled_detectors)``:
+    it reads when the event has them; ``embedded``: for an optional upload,
+    the upload that may carry its content instead (O4 pipelines put their
+    PSDs in coinc.xml); ``applies(event, disabled_detectors)``:
     whether a CBC event with the needed uploads gets it; ``alert_input``: the
     name under which the superevent job receives it when the event is
     preferred (None: the alert does not use it).
@@ -73,6 +75,7 @@ class Product:
     rule: str
     needs: tuple
     may_use: tuple = ()
+    embedded: dict = field(default_factory=dict, compare=False)
     applies: object = field(default=_always, compare=False)
     alert_input: str | None = None
 
@@ -88,6 +91,7 @@ EVENT_PRODUCTS = (
         rule="bayestar",
         needs=("coinc.xml",),
         may_use=("psd.xml.gz",),
+        embedded={"psd.xml.gz": "coinc.xml"},
         applies=_localisable,
         alert_input="skymap",
     ),

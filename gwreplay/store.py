@@ -232,8 +232,3 @@ def load_event_json(path):
         os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(path)))),
         graceid,
     )
-
-
-#: Kept for the modules that still import it from here; the products table
-#: (:func:`gwreplay.products.is_cbc_event`) is its home.
-is_cbc = is_cbc_event

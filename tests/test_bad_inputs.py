@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from builders import conf
 from conftest import (
     G211117_EVENT,
     burst_event,
@@ -664,7 +665,9 @@ def test_single_detector_coinc_is_localisable(reference_dir, tmp_path):
     event = load_event("G900070", folder / "coinc.xml", folder / "psd.xml.gz")
     assert [single.detector for single in event.singles] == ["H1"]
     assert event.singles[0].snr > 0 and event.singles[0].psd is not None
-    classification = classify_coinc("G900070", folder / "coinc.xml")
+    classification = classify_coinc(
+        "G900070", folder / "coinc.xml", **conf("gwreplay.em_bright")
+    )
     assert set(classification) == {"HasNS", "HasRemnant", "HasMassGap"}
     store = load_store(tmp_path)
     assert event_products(store.events["G900070"])[0] == "bayestar.fits.gz"

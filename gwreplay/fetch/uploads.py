@@ -1,7 +1,9 @@
 """What to fetch for an event: its uploads and when each reached GraceDB."""
 
 from ..errors import EventInputError
-from ..store import EVENT_FILES, is_cbc, normalise_time
+from ..products import EVENT_UPLOADS as EVENT_FILES
+from ..products import is_cbc_event
+from ..store import normalise_time
 
 #: Optional uploads each pipeline (lower case) makes, beyond those its log lists.
 PIPELINE_UPLOADS = {
@@ -68,7 +70,7 @@ def upload_times(graceid, log_entries):
 
 def required_uploads(event):
     """Uploads without which the event cannot be replayed: coinc.xml for CBC."""
-    return ("coinc.xml",) if is_cbc(_group_pipeline(event)) else ()
+    return ("coinc.xml",) if is_cbc_event(_group_pipeline(event)) else ()
 
 
 def wanted_uploads(event, logged_names):
@@ -80,7 +82,7 @@ def wanted_uploads(event, logged_names):
     pipeline = str(event.get("pipeline", "")).lower()
     names = set(required_uploads(event)) | set(logged_names)
     names |= set(PIPELINE_UPLOADS.get(pipeline, ()))
-    if not is_cbc(_group_pipeline(event)):
+    if not is_cbc_event(_group_pipeline(event)):
         names.discard("psd.xml.gz")
         names.discard("ranking_data.xml.gz")
     return [name for name in FETCHED_FILES if name in names]

@@ -17,8 +17,14 @@ import os
 
 from ..errors import EventInputError
 from ..plan import event_products
-from ..store import BURST_SKYMAPS, is_cbc
-from ..summary import PRODUCT_RULES
+from ..products import (
+    EVENT_UPLOADS,
+    PRODUCT_RULES,
+    PRODUCTS_BY_NAME,
+    alert_source_upload,
+    is_cbc_event,
+    product_uploads,
+)
 from ..superevents import CONFIG_KEYS as SUPEREVENT_KEYS
 from .uploads import UNCHANGED
 
@@ -115,40 +121,36 @@ class Targets:
     def product_inputs(self, graceid, event, product):
         """Uploads a product is made from, or the reason it must wait.
 
-        As ``handle_cbc_event``: BAYESTAR starts on ``psd.xml.gz``, or on
+        The products table says which uploads it needs and may use. As
+        ``handle_cbc_event``: BAYESTAR starts on ``psd.xml.gz``, or on
         ``coinc.xml`` alone when the pipeline embedded the PSDs and
         announced no separate PSD upload.
         """
-        coinc = self.uploads.verdict(graceid, "coinc.xml")
-        if coinc is None:
-            return "waiting for coinc.xml"
-        if product == "source_classification.json":
-            return ["coinc.xml"]
-        if product == "p_astro_gstlal.json":
-            if self.uploads.verdict(graceid, "ranking_data.xml.gz") is None:
-                return "waiting for ranking_data.xml.gz"
-            return ["coinc.xml", "ranking_data.xml.gz"]
-        if (graceid, "psd.xml.gz") in self.uploads:
-            if self.uploads.verdict(graceid, "psd.xml.gz") is None:
-                return "waiting for psd.xml.gz"
-            return ["coinc.xml", "psd.xml.gz"]
+        spec = PRODUCTS_BY_NAME[product]
+        for name in spec.needs:
+            if self.uploads.verdict(graceid, name) is None:
+                return f"waiting for {name}"
+        names = list(spec.needs)
         announced = {entry.get("filename") for entry in event.get("uploads") or ()}
-        if "psd.xml.gz" in announced:
-            return "waiting for psd.xml.gz"
-        coinc_path = self.uploads.path(graceid, "coinc.xml")
-        if coinc != "ok" or coinc_embeds_psds(coinc_path):
-            return ["coinc.xml"]
-        return "waiting for psd.xml.gz (coinc.xml has no PSDs)"
+        for name in spec.may_use:
+            if (graceid, name) in self.uploads:
+                if self.uploads.verdict(graceid, name) is None:
+                    return f"waiting for {name}"
+                names.append(name)
+            elif name in announced:
+                return f"waiting for {name}"
+            elif name in spec.embedded:
+                host = spec.embedded[name]
+                verdict = self.uploads.verdict(graceid, host)
+                path = self.uploads.path(graceid, host)
+                if verdict == "ok" and not coinc_embeds_psds(path):
+                    return f"waiting for {name} ({host} has no PSDs)"
+        return names
 
     def _input_names(self, graceid, product):
         """The uploads a product is made from, by presence alone (no validation)."""
-        if product == "source_classification.json":
-            return ["coinc.xml"]
-        if product == "p_astro_gstlal.json":
-            return ["coinc.xml", "ranking_data.xml.gz"]
-        if (graceid, "psd.xml.gz") in self.uploads:
-            return ["coinc.xml", "psd.xml.gz"]
-        return ["coinc.xml"]
+        present = {name for name in EVENT_UPLOADS if (graceid, name) in self.uploads}
+        return product_uploads(product, present)
 
     def products_of(self, graceid, event):
         """The annotations the workflow makes for one event, as its plan sees it."""
@@ -256,7 +258,7 @@ class Targets:
         if event is None:
             return f"preferred event {graceid} not in the store"
         names = []
-        if is_cbc(event):
+        if is_cbc_event(event):
             event, products = self.products_of(graceid, event)
             if not products:
                 return f"waiting for {graceid}/coinc.xml"
@@ -266,7 +268,7 @@ class Targets:
                     return f"{graceid}: {inputs}"
                 names += inputs
         else:
-            skymap = BURST_SKYMAPS[event["pipeline"]]
+            skymap = alert_source_upload(event)
             if self.uploads.verdict(graceid, skymap) is None:
                 return f"waiting for {graceid}/{skymap}"
             names.append(skymap)
