@@ -40,7 +40,7 @@ def phases(store, results, repeat):
     from gwreplay.run import DEFAULT_CONFIG, load_configfiles
     from gwreplay.stamp import (
         code_digest,
-        config_digest,
+        config_files_digest,
         outdated_targets,
         read_stamp,
         store_listing,
@@ -54,7 +54,7 @@ def phases(store, results, repeat):
     total += seconds
     seconds, code = timed("code digest", code_digest, repeat)
     total += seconds
-    conf = config_digest([DEFAULT_CONFIG], [])
+    conf = config_files_digest([DEFAULT_CONFIG], [])
     cache = os.path.join(results, plan_module.PLAN_CACHE)
     os.unlink(cache)  # the new event invalidates the cached plan
     seconds, plan = timed(

@@ -274,7 +274,7 @@ def incremental_replay(store, results, record=None, **kwargs):
     from .provenance import store_files
     from .stamp import (
         code_digest,
-        config_digest,
+        config_files_digest,
         outdated_targets,
         read_stamp,
         store_listing,
@@ -286,7 +286,7 @@ def incremental_replay(store, results, record=None, **kwargs):
     _, items = split_config_args(list(kwargs.get("extra") or ()))
     config = apply_config_items(load_configfiles(configfiles), items)
     config.update(store=os.path.abspath(store), results=results)
-    code, conf = code_digest(), config_digest(configfiles, items)
+    code, conf = code_digest(), config_files_digest(configfiles, items)
     plan = cached_plan(store, results, config)
     files = store_files(plan.store.root)
     listing = store_listing(store, files)

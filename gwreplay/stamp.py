@@ -64,7 +64,7 @@ def code_digest():
     return _digest([sources, package_versions()])
 
 
-def config_digest(configfiles, config_items):
+def config_files_digest(configfiles, config_items):
     """SHA-256 of the configuration files' bytes and the ``--config`` entries."""
     contents = []
     for path in configfiles:

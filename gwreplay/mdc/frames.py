@@ -26,25 +26,15 @@ import tempfile
 import numpy as np
 
 from ..atomic import write_bytes
+from ..dq import detchar_bit_definitions as _DETCHAR_LAYOUTS
 
 #: Sample rate of the state vectors (Hz).
 SAMPLE_RATE = 16
 
-#: gwcelery's bit layouts (bit number -> name).
-dmt_dq_vector_bits = {1: "NO_OMC_DCPD_ADC_OVERFLOW", 2: "NO_DMT-ETMY_ESD_DAC_OVERFLOW"}
-ligo_state_vector_bits = {
-    0: "HOFT_OK",
-    1: "OBSERVATION_INTENT",
-    5: "NO_STOCH_HW_INJ",
-    6: "NO_CBC_HW_INJ",
-    7: "NO_BURST_HW_INJ",
-    8: "NO_DETCHAR_HW_INJ",
-}
-virgo_state_vector_bits = {**ligo_state_vector_bits, 10: "GOOD_DATA_QUALITY_CAT1"}
+#: gwcelery's bit layouts (bit number -> name), as the state-vector check
+#: reads them (:data:`gwreplay.dq.detchar_bit_definitions`).
 detchar_bit_definitions = {
-    "dmt_dq_vector_bits": dmt_dq_vector_bits,
-    "ligo_state_vector_bits": ligo_state_vector_bits,
-    "virgo_state_vector_bits": virgo_state_vector_bits,
+    name: layout["bits"] for name, layout in _DETCHAR_LAYOUTS.items()
 }
 
 #: Frame name (FrameH.name) per observatory.
