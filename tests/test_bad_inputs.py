@@ -31,6 +31,7 @@ from conftest import (
     write_gaussian_skymap,
 )
 
+from gwreplay.config import defaults
 from gwreplay.errors import EventInputError
 from gwreplay.xmlguard import screen_skymap
 
@@ -759,7 +760,7 @@ def test_job_that_died_without_a_record_is_listed(tmp_path):
         cbc_event("G900091", 2, far=5.2e-16),
         {"coinc.xml": b"<LIGO_LW/>", "psd.xml.gz": b"x"},
     )
-    plan = make_plan(store, results, {})
+    plan = make_plan(store, results, defaults())
     burst_sid, cbc_sid = sorted(plan.superevents)
     assert plan.superevents[burst_sid]["preferred_event"] == "G900090"
     for sid in plan.superevents:

@@ -420,7 +420,9 @@ def test_frames_hold_planned_bad_bits_exactly(store, truth):
         for ifo in truth["detectors"]:
             path = _planned_frames(store, entry, ifo)
             assert path.exists(), path
-            channels = [c for c in config.llhoft_channels if c.startswith(ifo + ":")]
+            channels = [
+                c for c in config.DEFAULTS["llhoft_channels"] if c.startswith(ifo + ":")
+            ]
             for channel in channels:
                 vector = StateVector.read(str(path), channel)
                 assert vector.sample_rate.value == 16
