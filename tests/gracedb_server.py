@@ -775,7 +775,7 @@ def build_source_store(root, reference_dir):
     (G330001: coinc.xml, p_astro uploads, bayestar.multiorder.fits;
     G330002: cwb.multiorder.fits; sign-offs). Returns ``root``.
     """
-    from conftest import write_gaussian_skymap
+    from builders import write_gaussian_skymap
 
     root = Path(root)
     reference_dir = Path(reference_dir)
@@ -816,7 +816,7 @@ def build_source_store(root, reference_dir):
 
 def write_multiorder_skymap(path, ra_deg, dec_deg):
     """A multi-order (UNIQ, PROBDENSITY) map, by ligo.skymap from a flat one."""
-    from conftest import write_gaussian_skymap
+    from builders import write_gaussian_skymap
     from ligo.skymap.io import fits
 
     flat = Path(path).with_suffix(".flat.fits")

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from builders import conf
-from conftest import (
+from builders import (
     G211117_EVENT,
     burst_event,
+    conf,
     gwreplay,
     write_event,
     write_gaussian_skymap,

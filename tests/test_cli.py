@@ -6,7 +6,7 @@ import sys
 import tomllib
 
 import pytest
-from conftest import REPO, burst_event, write_event, write_gaussian_skymap
+from builders import REPO, burst_event, write_event, write_gaussian_skymap
 
 from gwreplay import cli, lock
 

@@ -574,7 +574,7 @@ def test_fetched_store_replays_with_gwreplay_run(gracedb, store, tmp_path):
     """Fetch S170810a (the real G211117) and replay it: the alert goes out."""
     import csv
 
-    from conftest import gwreplay
+    from builders import gwreplay
 
     report = fetch(store, service_url=gracedb.url, superevent_ids=["S170810a"])
     assert report.problems == []

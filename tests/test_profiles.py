@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import BURST_EVENT, G211117_EVENT, write_event, write_gaussian_skymap
+from builders import BURST_EVENT, G211117_EVENT, write_event, write_gaussian_skymap
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILES = ("slurm", "htcondor")

@@ -23,7 +23,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import (
+from builders import (
     G211117_EVENT,
     REPO,
     burst_event,

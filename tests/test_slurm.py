@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import BURST_EVENT, G211117_EVENT, write_event, write_gaussian_skymap
+from builders import BURST_EVENT, G211117_EVENT, write_event, write_gaussian_skymap
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 

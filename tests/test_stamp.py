@@ -11,7 +11,7 @@ import os
 import re
 
 import pytest
-from conftest import burst_event, gwreplay, write_event, write_gaussian_skymap
+from builders import burst_event, gwreplay, write_event, write_gaussian_skymap
 
 from gwreplay import plan as plan_module
 from gwreplay.plan import cached_plan, make_plan, plan_to_json

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import G211117_EVENT, gwreplay, write_event
+from builders import G211117_EVENT, gwreplay, write_event
 
 from gwreplay.errors import InvalidIdError
 from gwreplay.ids import validate_graceid, validate_superevent_id

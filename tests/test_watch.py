@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import G211117_EVENT, burst_event, write_gaussian_skymap
+from builders import G211117_EVENT, burst_event, write_gaussian_skymap
 
 from gwreplay import watch
 

@@ -11,7 +11,7 @@ import json
 import shutil
 
 import pytest
-from conftest import (
+from builders import (
     BURST_EVENT,
     G211117_EVENT,
     gwreplay,
