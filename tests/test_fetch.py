@@ -298,7 +298,7 @@ def test_maintenance_503_stops_the_fetch_and_the_next_call_resumes(
     psd = "/api/events/G211117/files/psd.xml.gz"
     gracedb.add_fault(psd, 503)  # no Retry-After: GraceDB's maintenance mode
     argv = [str(store), "--service-url", gracedb.url, "--query", WINDOW, "-q"]
-    assert run_cli(argv) == 3
+    assert run_cli(argv) == 5
     err = capsys.readouterr().err
     assert "HTTP 503 without Retry-After" in err
     assert "G211117: psd.xml.gz" in err

@@ -14,7 +14,7 @@ from .client import AUTH_CHOICES, fetch_timeout
 from .selection import CATEGORIES, fetch
 
 #: Exit status of a fetch that GraceDB's maintenance stopped.
-EXIT_STOPPED = 3
+EXIT_STOPPED = 5
 
 
 def build_parser(parser):
