@@ -1,6 +1,8 @@
 """Shared fixtures: the real reference files and small stores built from them."""
 
 import json
+from importlib import resources
+from pathlib import Path
 
 import pytest
 from builders import (  # noqa: F401 - the builders, for the tests that import them here
@@ -37,3 +39,19 @@ def gracedb_burst_event(reference_dir):
     """G000005: a cWB event as GraceDB's REST API returns it."""
     text = (reference_dir / "gracedb/event_G000005_burst.json").read_text()
     return json.loads(text)["object"]
+
+
+@pytest.fixture(scope="module")
+def packaged():
+    """p-astro's test data: the integer-ID G322589 and G5351 coincs and the
+    O3 ranking data, or skip with the reason."""
+    folder = resources.files("ligo.p_astro.tests") / "data"
+    paths = {
+        "coinc": Path(str(folder / "coinc_G322589.xml")),
+        "ranking": Path(str(folder / "ranking_data_G322589.xml.gz")),
+        "coinc_G5351": Path(str(folder / "coinc_G5351.xml")),
+    }
+    for path in paths.values():
+        if not path.is_file():
+            pytest.skip(f"p-astro test data {path} not installed")
+    return paths

@@ -41,21 +41,6 @@ G322589_FAR = 1.828671888312737e-07
 
 
 @pytest.fixture(scope="module")
-def packaged():
-    """p-astro's test data: the integer-ID G322589 coinc and O3 ranking data."""
-    folder = resources.files("ligo.p_astro.tests") / "data"
-    paths = {
-        "coinc": Path(str(folder / "coinc_G322589.xml")),
-        "ranking": Path(str(folder / "ranking_data_G322589.xml.gz")),
-        "coinc_G5351": Path(str(folder / "coinc_G5351.xml")),
-    }
-    for path in paths.values():
-        if not path.is_file():
-            pytest.skip(f"p-astro test data {path} not installed")
-    return paths
-
-
-@pytest.fixture(scope="module")
 def o2_event():
     """The O2-era G322589 upload (ilwd:char IDs) from ../shared/data/reference."""
     folder = REFERENCE / "G322589"

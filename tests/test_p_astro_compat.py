@@ -7,7 +7,6 @@ the call.
 """
 
 import warnings
-from importlib import resources
 from pathlib import Path
 
 import numpy
@@ -18,20 +17,6 @@ from scipy import optimize
 from gwreplay import p_astro, p_astro_compat
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared/data/reference"
-
-
-@pytest.fixture(scope="module")
-def packaged():
-    """p-astro's test data: the integer-ID G322589 coinc and O3 ranking data."""
-    folder = resources.files("ligo.p_astro.tests") / "data"
-    paths = {
-        "coinc": Path(str(folder / "coinc_G322589.xml")),
-        "ranking": Path(str(folder / "ranking_data_G322589.xml.gz")),
-    }
-    for path in paths.values():
-        if not path.is_file():
-            pytest.skip(f"p-astro test data {path} not installed")
-    return paths
 
 
 @pytest.fixture(scope="module")
