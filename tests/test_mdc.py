@@ -304,6 +304,8 @@ def test_gstlal_candidates_read_by_p_astro(store, truth, event_jsons):
     from ligo.p_astro import computation, gstlal_utils
     from ligo.p_astro import data as p_astro_data
 
+    from gwreplay.p_astro_compat import get_ln_f_over_b
+
     mean_values = json.loads(
         (
             Path(p_astro_data.__file__).parent
@@ -328,7 +330,7 @@ def test_gstlal_candidates_read_by_p_astro(store, truth, event_jsons):
         )
         assert far == pytest.approx(event["far"])
         assert snr == pytest.approx(event["extra_attributes"]["CoincInspiral"]["snr"])
-        ln_f_over_b, lam_0 = gstlal_utils._get_ln_f_over_b(
+        ln_f_over_b, lam_0 = get_ln_f_over_b(
             ranking_bytes, [likelihood], P_ASTRO_LIVETIME, 40
         )
         assert np.isfinite(ln_f_over_b).all() and lam_0 > 0
@@ -353,11 +355,11 @@ def test_gstlal_candidates_read_by_p_astro(store, truth, event_jsons):
 
 def test_ranking_data_extends_to_very_loud_events(store, event_jsons):
     """ln f/b stays finite far beyond the bins' centre, as p-astro requires."""
-    from ligo.p_astro import gstlal_utils
+    from gwreplay.p_astro_compat import get_ln_f_over_b
 
     graceid = next(g for g, e in event_jsons.items() if e["pipeline"] == "gstlal")
     ranking_bytes = (store / "events" / graceid / "ranking_data.xml.gz").read_bytes()
-    ln_f_over_b, _ = gstlal_utils._get_ln_f_over_b(
+    ln_f_over_b, _ = get_ln_f_over_b(
         ranking_bytes, [20.0, 100.0, 1000.0, 10000.0], P_ASTRO_LIVETIME, 40
     )
     assert np.all(np.isfinite(ln_f_over_b))
