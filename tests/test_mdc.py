@@ -1,6 +1,7 @@
-"""The mock-data challenge generator (gwreplay.mdc).
+"""The mock-data challenge generator (gwreplay.mdc), O3 era (``--era O3``).
 
-One small store (6 superevents) is generated per module, plus a second copy
+The O4 era is tested in test_mdc_o4.py. One small store (6 superevents) is
+generated per module, plus a second copy
 for the reproducibility check; every other test reads them. Expected values
 are worked out independently of the generator:
 
@@ -53,8 +54,8 @@ def stores(tmp_path_factory):
     """Two stores generated with the same seed (the second with two workers)."""
     first = tmp_path_factory.mktemp("mdc") / "store"
     second = tmp_path_factory.mktemp("mdc") / "store"
-    generate_store(first, superevents=N_SUPEREVENTS, seed=SEED)
-    generate_store(second, superevents=N_SUPEREVENTS, seed=SEED, jobs=2)
+    generate_store(first, superevents=N_SUPEREVENTS, seed=SEED, era="O3")
+    generate_store(second, superevents=N_SUPEREVENTS, seed=SEED, jobs=2, era="O3")
     return first, second
 
 
@@ -554,6 +555,58 @@ def test_distances_are_uniform_in_comoving_volume():
     assert kstest(fractions, "uniform").pvalue > 0.01
 
 
+# -- the O3 era is the store of the code before the O4 era ---------------------------
+
+#: The last commit before the O4 era; its O3 store is the reference.
+O3_REFERENCE_COMMIT = "027059b"
+
+
+def _file_hashes(root):
+    import hashlib
+
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(Path(root).rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_o3_era_is_byte_identical_to_the_reference_commit(stores, tmp_path):
+    """--era O3 writes, file for file, what the code of 027059b writes.
+
+    The reference code is taken from git (``git archive``) and run in a
+    subprocess with this interpreter; skipped where the repository or that
+    commit is not available (a shallow clone, a source tarball).
+    """
+    import shutil
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parent.parent
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", O3_REFERENCE_COMMIT, "gwreplay", "config"],
+        capture_output=True,
+    )
+    if archive.returncode != 0:
+        pytest.skip(f"commit {O3_REFERENCE_COMMIT} not available: {archive.stderr!r}")
+    code = tmp_path / "reference"
+    code.mkdir()
+    subprocess.run(["tar", "-x", "-C", str(code)], input=archive.stdout, check=True)
+    reference = tmp_path / "store"
+    script = (
+        "import logging, sys; logging.getLogger('BAYESTAR').setLevel(logging.ERROR); "
+        "from gwreplay.mdc.generate import generate_store; "
+        f"generate_store(sys.argv[1], superevents={N_SUPEREVENTS}, seed={SEED})"
+    )
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    subprocess.run(
+        [sys.executable, "-c", script, str(reference)], check=True, env=env, cwd=code
+    )
+    assert _file_hashes(stores[0]) == _file_hashes(reference)
+
+
 # -- the command line ----------------------------------------------------------------
 
 
@@ -566,7 +619,11 @@ def test_command_line_mdc_mode(tmp_path):
     command.build_parser(parser)
     out = tmp_path / "mdc"
     args = parser.parse_args(
-        [str(out), "--superevents", "2", "--seed", "5", "--mdc", "--mix", "bns=1"]
+        [
+            str(out),
+            *("--superevents", "2", "--seed", "5", "--mdc", "--mix", "bns=1"),
+            *("--era", "O3"),
+        ]
     )
     assert command.main(args) == 0
     truth = json.loads((out / "truth.json").read_text())

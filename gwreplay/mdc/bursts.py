@@ -175,6 +175,42 @@ def write_burst_sky_map(path, graceid, burst, created, conf):
         )
 
 
+def write_multiorder_sky_map(path, graceid, burst, created, conf):
+    """Write the O4 ``cwb.multiorder.fits``: the same map as a multi-order table.
+
+    Every pixel at the order of ``mdc_burst_skymap_nside`` (NESTED UNIQ
+    indices ``4 nside^2 + ipix``, PROBDENSITY per steradian), which is a valid
+    multi-order sky map (ligo.skymap's ``io.write_sky_map`` of a moc table).
+    """
+    import astropy.units as u
+    from astropy.table import Table
+    from astropy_healpix import HEALPix
+    from ligo.skymap.io.fits import write_sky_map
+
+    nside = conf["mdc_burst_skymap_nside"]
+    prob = vmf_sky_map(burst["sky_ra"], burst["sky_dec"], burst["sky_sigma"], nside)
+    grid = HEALPix(nside=nside, order="nested")
+    nested = np.arange(grid.npix)
+    ring = grid.nested_to_ring(nested)
+    table = Table(
+        {
+            "UNIQ": 4 * nside**2 + nested,
+            "PROBDENSITY": prob[ring] / grid.pixel_area.to_value(u.sr) / u.sr,
+        }
+    )
+    with atomic_path(path) as tmp:
+        write_sky_map(
+            tmp,
+            table,
+            objid=graceid,
+            gps_time=burst["gpstime"],
+            gps_creation_time=created,
+            creator="cWB",
+            origin="LIGO/Virgo/KAGRA",
+            instruments=set(burst["instruments"]),
+        )
+
+
 def multiburst_attributes(burst):
     """GraceDB ``extra_attributes.MultiBurst`` of a cWB candidate."""
     start = burst["gpstime"] - 0.5 * burst["duration"]

@@ -25,7 +25,7 @@ import logging
 
 import numpy as np
 
-from . import background, bursts, detection, dqplan, psd
+from . import background, bursts, detection, dqplan, early_warning, o4plan, pastro, psd
 from .injections import sim_inspiral_row
 from .population import SOURCE_CLASSES, draw_source
 from .schedule import BURST_PIPELINE
@@ -136,6 +136,16 @@ def _try_source(rng, slot, conf, psds, detectors):
         if burst["far"] > threshold:
             return None
         candidates.append(_burst_candidate(burst))
+    if slot.get("early_warning"):
+        found = early_warning.realize(rng, slot, row, _seed(rng), psds, detectors, conf)
+        if found is None:
+            return None
+        realization, far = found
+        pipeline = slot["early_warning"]["pipeline"]
+        candidate = _cbc_candidate(
+            rng, pipeline, realization, _template(source), far, conf
+        )
+        candidates.append(early_warning.mark(candidate, slot))
     return source, candidates
 
 
@@ -167,7 +177,10 @@ def _noise_candidate(rng, slot, conf, psds, detectors):
     far_range = conf[
         "mdc_noise_far_below" if slot["significant"] else "mdc_noise_far_above"
     ]
-    far = float(rng.uniform(*far_range)) * threshold
+    if slot.get("less_significant"):
+        far = o4plan.less_significant_far(rng, conf)
+    else:
+        far = float(rng.uniform(*far_range)) * threshold
     if slot["pipelines"][0] == BURST_PIPELINE:
         gpstime = slot["t_geocent"]
         return _burst_candidate(bursts.noise_burst(rng, gpstime, far, detectors, conf))
@@ -234,6 +247,17 @@ def assign_file_times(rng, candidates, conf):
         candidate["uploads"] = files
 
 
+def finish_o4(rng, slot, source, candidates, conf):
+    """O4 era: each candidate's search, early-warning upload times, O4 files."""
+    for candidate in candidates:
+        if candidate.get("search") == o4plan.EARLY_WARNING_SEARCH:
+            early_warning.set_upload_time(rng, candidate, source, conf)
+        elif candidate["group"] == "Burst":
+            candidate["search"] = slot["burst_search"]
+        else:
+            candidate["search"] = "AllSky"
+
+
 def simulate_slot(slot, conf):
     """Simulate one slot: ``{"slot", "source", "candidates", "dq_plan"}``.
 
@@ -245,8 +269,9 @@ def simulate_slot(slot, conf):
     with quiet_bayestar():
         psds = simulation_psds(conf)
         if slot["kind"] == "source":
+            source_conf = early_warning.source_conf(slot, conf)
             for _ in range(MAX_ATTEMPTS):
-                found = _try_source(rng, slot, conf, psds, detectors)
+                found = _try_source(rng, slot, source_conf, psds, detectors)
                 if found is not None:
                     break
             else:
@@ -260,7 +285,13 @@ def simulate_slot(slot, conf):
                 None,
                 [_noise_candidate(rng, slot, conf, psds, detectors)],
             )
-    assign_upload_times(rng, slot, candidates, conf)
+    regular = [c for c in candidates if c.get("search") != o4plan.EARLY_WARNING_SEARCH]
+    assign_upload_times(rng, slot, regular, conf)
+    o4 = slot.get("era") == "O4"
+    if o4:
+        finish_o4(rng, slot, source, candidates, conf)
     assign_file_times(rng, candidates, conf)
+    if o4:
+        pastro.add_o4_uploads(rng, candidates, conf)
     plan = dqplan.plan_dq(rng, slot, candidates, conf)
     return {"slot": slot, "source": source, "candidates": candidates, "dq_plan": plan}

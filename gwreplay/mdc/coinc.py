@@ -32,6 +32,8 @@ PIPELINE_PROGRAMS = {
     "gstlal": "gstlal_inspiral",
     "pycbc": "pycbc",
     "MBTAOnline": "MBTAOnline",
+    # O4's GraceDB name of MBTA; its coinc.xml keeps the program MBTAOnline.
+    "MBTA": "MBTAOnline",
     "spiir": "gstlal_inspiral_postcohspiir_online",
 }
 
@@ -40,6 +42,7 @@ PIPELINE_SUBMITTERS = {
     "gstlal": "gstlalcbc",
     "pycbc": "pycbclive",
     "MBTAOnline": "mbtaalert",
+    "MBTA": "mbtaalert",
     "spiir": "spiir",
     "CWB": "cwb",
 }

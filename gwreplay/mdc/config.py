@@ -11,6 +11,26 @@ import copy
 
 from ..config import defaults, settings
 
+#: Eras of ``gwreplay mdc --era`` (docs/mdc.md): ``O3`` is the store of
+#: gwcelery 2.x's replays, ``O4`` adds what gwcelery 3.0.0 reads.
+ERAS = ("O3", "O4")
+DEFAULT_ERA = "O4"
+
+#: The ``policies: O4:`` settings of config/config.yaml the O4 truth follows.
+O4_POLICY_KEYS = (
+    "superevent_far_threshold",
+    "superevent_clean_up_timeout",
+    "superevent_candidate_preference",
+    "significant_alert_far_threshold",
+    "significant_alert_trials_factor",
+    "preliminary_alert_far_threshold",
+    "preliminary_alert_trials_factor",
+    "superevent_d_t_start",
+    "superevent_d_t_end",
+    "superevent_default_d_t_start",
+    "superevent_default_d_t_end",
+)
+
 #: gwcelery's settings the generator follows, so that the truth it writes
 #: is what the replay's orchestrator decides with its default configuration.
 GWCELERY_KEYS = (
@@ -131,6 +151,36 @@ DEFAULTS = {
     # -- gstlal ranking data -------------------------------------------------
     # Seconds of background in ranking_data.xml.gz (p-astro's p_astro_livetime).
     "mdc_ranking_livetime": 14394240.0,
+    # -- O4 era (--era O4; the O3 era reads none of these) -------------------
+    # gwcelery 3.0.0's settings (config/config.yaml, policies: O4:).
+    "mdc_o4_policy": settings(defaults()["policies"]["O4"], O4_POLICY_KEYS),
+    # GraceDB pipeline names that changed for O4 (gwcelery 3.0.0: "MBTA").
+    "mdc_o4_pipeline_names": {"MBTAOnline": "MBTA"},
+    # Share of BNS sources (at least one when there is a BNS) that an
+    # EarlyWarning search finds before the merger, the EarlyWarning
+    # pipelines, their low-frequency cutoff and final frequencies (Hz; the
+    # template stops there, so the event is uploaded before the merger),
+    # the upload latency after the final frequency (s) and the farthest
+    # such source (Mpc: early warning sees nearby binaries only).
+    "mdc_early_warning_fraction": 0.3,
+    "mdc_early_warning_pipelines": ["gstlal", "MBTA", "spiir", "pycbc"],
+    "mdc_early_warning_f_low": 10.0,
+    "mdc_early_warning_f_high": [29.0, 32.0, 38.0, 49.0],
+    "mdc_early_warning_latency": [2.0, 5.0],
+    "mdc_early_warning_max_distance": 100.0,
+    # FAR band of the less-significant noise candidates, as fractions of the
+    # way (in log FAR) from the significant to the less-significant limit of
+    # CBC AllSky, so they stay clear of both thresholds.
+    "mdc_less_significant_band": [0.2, 0.8],
+    # ADV sign-off (as gwcelery's first2years mock uploader): seconds after
+    # the superevent's creation, uniform; late enough to follow the second
+    # preliminary (superevent_clean_up_timeout after the first).
+    "mdc_signoff_delay": [420.0, 900.0],
+    # p_astro model of the pipelines' <pipeline>.p_astro.json (docs/mdc.md):
+    # rate (Hz) of astrophysical candidates above network SNR 4 sqrt(2), and
+    # the share of p_astro given to the class of the template.
+    "mdc_p_astro_signal_rate": 1.0 / 86400.0,
+    "mdc_p_astro_class_share": 0.9,
 }
 
 

@@ -116,12 +116,13 @@ def _trigger(ifo, result):
     )
 
 
-def realize(sim_inspiral, seed, psds, detectors, conf):
+def realize(sim_inspiral, seed, psds, detectors, conf, f_high=None):
     """One pipeline's realisation of ``sim_inspiral`` in ``detectors``.
 
     ``psds`` maps detectors to BAYESTAR PSD interpolants. Returns a
     :class:`Realization`, or None when fewer than ``mdc_min_triggers``
-    detectors pass ``mdc_snr_threshold``.
+    detectors pass ``mdc_snr_threshold``. ``f_high`` ends the template there
+    (an early-warning search: only the signal below it counts).
     """
     from ligo.skymap.tool.bayestar_realize_coincs import simulate
 
@@ -135,6 +136,7 @@ def realize(sim_inspiral, seed, psds, detectors, conf):
             list(locations),
             "gaussian-noise",
             f_low=conf["mdc_f_low"],
+            f_high=f_high,
         )
     triggers = [
         _trigger(ifo, result)

@@ -42,8 +42,18 @@ def snap_window(start, end):
     return math.floor(start * rate) / rate, math.ceil(end * rate) / rate
 
 
-def _active_detectors(candidates, conf):
-    """Detectors in both expected preferred events (sorted), or the final's."""
+def _active_detectors(candidates, conf, era=None):
+    """Detectors in both expected preferred events (sorted), or the final's.
+
+    O4 era: the preferred event is chosen again at each notice, so the
+    detectors of every candidate that reaches the superevent manager, when
+    they share one.
+    """
+    if era == "O4":
+        passing = [c for c in candidates if rules.is_significant(c, conf)]
+        common = set.intersection(*(set(c["instruments"]) for c in passing))
+        if common:
+            return sorted(common)
     at_timeout, final = rules.expected_preferred(candidates, conf)
     if final is None:
         return []
@@ -85,7 +95,7 @@ def plan_dq(rng, slot, candidates, conf):
         "bad_bits": [],
     }
     if kind in ("veto", "inj"):
-        active = _active_detectors(candidates, conf)
+        active = _active_detectors(candidates, conf, slot.get("era"))
         ifo = active[int(rng.integers(len(active)))]
         if kind == "veto":
             choices = VETO_BITS[_state_vector_layout(ifo, conf)]

@@ -10,7 +10,7 @@ import os
 
 from ..atomic import gzip_bytes, write_bytes, write_json
 from ..ids import validate_graceid
-from . import bursts, coinc, ligolw_out, psd
+from . import bursts, coinc, ligolw_out, pastro, psd
 from .coinc import PIPELINE_SUBMITTERS
 from .population import chirp_mass
 
@@ -78,9 +78,32 @@ def psd_document_bytes(psds):
     return gzip_bytes(ligolw_out.to_bytes(xmldoc))
 
 
+def _write_o4_uploads(folder, graceid, candidate, conf):
+    """``<pipeline>.p_astro.json`` and ``cwb.multiorder.fits`` (O4 era)."""
+    name = pastro.p_astro_filename(candidate)
+    if name is not None:
+        write_json(os.path.join(folder, name), pastro.p_astro(candidate, conf))
+    name = pastro.multiorder_filename(candidate)
+    if name is not None:
+        bursts.write_multiorder_sky_map(
+            os.path.join(folder, name),
+            graceid,
+            candidate["burst"],
+            candidate["uploads"][name],
+            conf,
+        )
+
+
 def write_event(store, graceid, candidate, *, search, psds, ranking_bytes, conf):
-    """Write one candidate's folder: its uploads first, event.json last."""
+    """Write one candidate's folder: its uploads first, event.json last.
+
+    An O4 candidate carries its own ``search`` and gets the O4 uploads.
+    """
     folder = os.path.join(store, "events", validate_graceid(graceid))
+    o4 = "search" in candidate
+    search = candidate.get("search", search)
+    if o4:
+        _write_o4_uploads(folder, graceid, candidate, conf)
     if candidate["group"] == "CBC":
         stamped = psd.stamped(psds, candidate["gpstime"])
         embed = "psd.xml.gz" not in candidate["uploads"]

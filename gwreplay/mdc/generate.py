@@ -17,8 +17,18 @@ import numpy as np
 
 from ..atomic import write_json
 from . import candidates as candidates_module
-from . import events, frames, injections, psd, ranking_data, schedule, truth
-from .config import make_conf
+from . import (
+    events,
+    frames,
+    injections,
+    o4plan,
+    o4superevents,
+    psd,
+    ranking_data,
+    schedule,
+    truth,
+)
+from .config import DEFAULT_ERA, ERAS, make_conf
 
 #: First number of the G-event IDs (``G`` + six digits).
 FIRST_EVENT_NUMBER = 100001
@@ -136,6 +146,7 @@ def generate_store(
     overwrite=False,
     conf=None,
     progress=False,
+    era=DEFAULT_ERA,
 ):
     """Generate an MDC store of ``superevents`` superevents in ``store``.
 
@@ -143,14 +154,27 @@ def generate_store(
     prefixes, ``psd_models`` maps detectors to lalsimulation noise curves,
     ``mdc`` makes MDC events (search ``MDC``, ``M`` IDs). Returns the truth
     document. ``progress``: a progress bar of the simulation on a terminal.
+    ``era``: ``O4`` (default: O4 names, searches, uploads, early warning,
+    less-significant candidates, GraceDB's superevents and sign-offs) or
+    ``O3`` (the store of gwcelery 2.x replays, unchanged).
     """
+    if era not in ERAS:
+        raise ValueError(f"unknown era {era!r}: choose from {', '.join(ERAS)}")
+    if era == "O4" and mdc:
+        raise ValueError("MDC events (--mdc) are not modelled for the O4 era yet")
     store = os.path.abspath(os.fspath(store))
     conf = _conf(conf, mix, detectors, psd_models)
+    if era == "O4":
+        conf = o4plan.o4_conf(conf)
     _check_store(store, overwrite)
     slots = schedule.plan_slots(superevents, seed, conf)
+    if era == "O4":
+        o4plan.o4_slots(slots, seed, conf)
     results = _simulate_all(slots, conf, jobs, progress)
     assign_graceids(results, mdc)
     sources = assign_simulation_ids(results)
+    if era == "O4":
+        o4superevents.plan_superevents(results, conf)
 
     search = "MDC" if mdc else "AllSky"
     psds = psd.model_psds(
@@ -173,7 +197,9 @@ def generate_store(
                 conf=conf,
             )
         write_frames(store, result, conf)
+    if era == "O4":
+        o4superevents.write_superevents(store, results)
     injections.write_injections(os.path.join(store, "injections.xml"), sources, conf)
-    document = truth.truth_document(results, seed, superevents, conf, mdc)
+    document = truth.truth_document(results, seed, superevents, conf, mdc, era)
     write_json(os.path.join(store, "truth.json"), document)
     return document

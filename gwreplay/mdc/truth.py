@@ -34,7 +34,54 @@ def _source_fields(source):
     return {key: source[key] for key in keys}
 
 
+def _o4_event_fields(candidate, conf):
+    """What the O4 truth adds to an event summary."""
+    significant, less = rules.o4_tiers(candidate, conf["mdc_o4_policy"])
+    fields = {
+        "search": candidate["search"],
+        "o4_significant": significant,
+        "o4_less_significant": less,
+        "complete": rules.ready_time(candidate),
+    }
+    if "lead_time" in candidate:
+        fields["lead_time"] = candidate["lead_time"]
+    return fields
+
+
+def _o4_expected(result, conf, dq):
+    """The O4 block of a slot's ``expected``: superevent, sign-off, notices."""
+    o4 = result.get("o4")
+    if not o4:
+        return {
+            "superevent_id": None,
+            "created": None,
+            "preferred_event_at_creation": None,
+            "gw_events": [],
+            "signoff": None,
+            "notices": [],
+        }
+    record = o4["record"]
+    notices = rules.expected_o4_notices(o4["members"], conf, dq, o4["signoff"])
+    return {
+        "superevent_id": o4["superevent_id"],
+        "created": record["created"],
+        "preferred_event_at_creation": record["preferred_event"],
+        "gw_events": list(record["gw_events"]),
+        "signoff": o4["signoff"],
+        "notices": [dict(n, alert_number=i) for i, n in enumerate(notices, 1)],
+    }
+
+
 def _event_summary(candidate, conf):
+    if "search" in candidate:
+        return {
+            **_o3_event_summary(candidate, conf),
+            **_o4_event_fields(candidate, conf),
+        }
+    return _o3_event_summary(candidate, conf)
+
+
+def _o3_event_summary(candidate, conf):
     return {
         "graceid": candidate["graceid"],
         "pipeline": candidate["pipeline"],
@@ -79,14 +126,18 @@ def slot_truth(result, conf, mdc):
             "excluded_detector": slot["excluded_detector"],
         },
     }
+    if slot.get("era") == "O4":
+        entry["expected"]["o4"] = _o4_expected(result, conf, "INJ" if inj else dq)
+        entry["scenario"]["early_warning"] = slot["early_warning"]
+        entry["scenario"]["less_significant"] = slot["less_significant"]
     entry.update(_source_fields(source))
     if source is None:
         entry["geocent_end_time"] = slot["t_geocent"]
     return entry
 
 
-def truth_document(results, seed, n_superevents, conf, mdc):
-    """The whole truth.json content."""
+def truth_document(results, seed, n_superevents, conf, mdc, era="O3"):
+    """The whole truth.json content (O4: with ``era`` and the O4 blocks)."""
     sources = [slot_truth(result, conf, mdc) for result in results]
     expected = sum(1 for entry in sources if entry["expected"]["superevent"])
     if expected != n_superevents:
@@ -97,7 +148,16 @@ def truth_document(results, seed, n_superevents, conf, mdc):
         for key, value in entry.items():
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"{entry['id']}: {key} is {value}")
+    extra = {}
+    if era == "O4":
+        extra = {
+            "era": era,
+            "superevent_clean_up_timeout": conf["mdc_o4_policy"][
+                "superevent_clean_up_timeout"
+            ],
+        }
     return {
+        **extra,
         "seed": seed,
         "mdc": mdc,
         "superevents": n_superevents,
