@@ -15,7 +15,19 @@ configfile: "config/config.yaml"
 
 include: "rules/common.smk"
 include: "rules/cbc_event.smk"
-include: "rules/superevent.smk"
+
+
+# The orchestrator of the replayed era (docs/policies.md): the flow chart's
+# single preliminary (2018, O3) or gwcelery 3.0.0's alert sequence (O4).
+if follows_sequence(config):
+
+    include: "rules/superevent_o4.smk"
+
+else:
+
+    include: "rules/superevent.smk"
+
+
 include: "rules/report.smk"
 
 

@@ -294,3 +294,32 @@ def write_gwalert(path, *args, **kwargs):
     alert = build_gwalert(*args, **kwargs)
     write_json(path, alert)
     return alert
+
+
+def build_retraction_gwalert(superevent, notice_time, *, gracedb_host):
+    """The Retraction alert of ``superevent``: no event, no sky map.
+
+    gwcelery 3.0.0 ``alerts._create_base_alert_dict`` returns the base dict
+    (``alert_type``, ``time_created``, ``superevent_id``, ``urls.gracedb``,
+    ``event`` and ``external_coinc`` null) for a retraction.
+    """
+    superevent_id = validate_superevent_id(
+        require(superevent, "superevent_id", "superevent", "superevent.json")
+    )
+    alert = {
+        "alert_type": "RETRACTION",
+        "time_created": gps_to_isot_seconds(notice_time),
+        "superevent_id": superevent_id,
+        "urls": {"gracedb": superevent_page_url(superevent_id, gracedb_host)},
+        "event": None,
+        "external_coinc": None,
+    }
+    validate_gwalert(alert)
+    return alert
+
+
+def write_retraction_gwalert(path, *args, **kwargs):
+    """:func:`build_retraction_gwalert`, written as :func:`write_gwalert` does."""
+    alert = build_retraction_gwalert(*args, **kwargs)
+    write_json(path, alert)
+    return alert

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from . import products
 from .atomic import write_text
-from .config import settings
+from .clock import annotation_ready_time
+from .policies import follows_sequence, manager_settings, policy_of
 from .provenance import sources_digest, stat_key
 from .store import load_store
 from .superevents import CONFIG_KEYS as SUPEREVENT_KEYS
@@ -25,9 +26,16 @@ from .superevents import form_superevents
 
 log = logging.getLogger(__name__)
 
-#: The settings the plan reads: the superevent manager's and BAYESTAR's
-#: disabled detectors (events left with none get no sky map).
-CONFIG_KEYS = (*SUPEREVENT_KEYS, "bayestar_disabled_detectors")
+#: The settings the plan reads: the superevent manager's, BAYESTAR's
+#: disabled detectors (events left with none get no sky map), the policy
+#: and, for O4, the replay clock's annotation time (when events complete).
+CONFIG_KEYS = (
+    *SUPEREVENT_KEYS,
+    "bayestar_disabled_detectors",
+    "orchestrator_policy",
+    "policies",
+    "replay_bayestar_seconds",
+)
 
 
 @dataclass
@@ -36,6 +44,8 @@ class Plan:
 
     store: object
     results: str
+    #: The orchestrator policy replayed (gwreplay.policies).
+    policy: str = "O3"
     event_products: dict = field(default_factory=dict)
     superevents: dict = field(default_factory=dict)
     skipped: list = field(default_factory=list)
@@ -43,6 +53,9 @@ class Plan:
     #: event lacks its coinc.xml or sky map. Their job still writes
     #: superevent.json and dq.json, and an alert.json that says why.
     blocked_alerts: dict = field(default_factory=dict)
+    #: O4: replay-clock time at which each event is complete (its sky map,
+    #: classification and p_astro on GraceDB); events that never are, absent.
+    ready: dict = field(default_factory=dict)
 
     def event_result(self, graceid, filename):
         """Path of one result of one event."""
@@ -119,17 +132,40 @@ def alert_inputs(plan, superevent_id):
     }
     if superevent_id in plan.blocked_alerts:
         return inputs
-    inputs["skymap"] = preferred_skymap(plan, graceid)
+    return dict(inputs, **alert_inputs_of(plan, graceid))
+
+
+def alert_inputs_of(plan, graceid):
+    """An alert's inputs from its preferred event ``graceid``: the event's
+    JSON, its sky map and the annotations the alert copies."""
+    inputs = {
+        "event_json": plan.store.event_file(graceid, "event.json"),
+        "skymap": preferred_skymap(plan, graceid),
+    }
     annotations = products.alert_annotations(plan.event_products.get(graceid, []))
     for key, name in annotations.items():
         inputs[key] = plan.event_result(graceid, name)
     return inputs
 
 
+def ready_times(plan, replay_bayestar_seconds):
+    """When each event is complete on the replay clock (O4 policy).
+
+    An event is complete once the products it needs exist: the last of its
+    uploads plus the modelled annotation time (:mod:`gwreplay.clock`); one
+    lacking the upload its sky map comes from never is.
+    """
+    return {
+        graceid: annotation_ready_time(event, replay_bayestar_seconds)
+        for graceid, event in plan.store.events.items()
+        if missing_source(event) is None
+    }
+
+
 def make_plan(store_root, results, config):
     """Load the store and decide every target of the replay."""
     store = load_store(store_root)
-    plan = Plan(store=store, results=os.path.abspath(results))
+    plan = Plan(store=store, results=os.path.abspath(results), policy=policy_of(config))
     disabled = config["bayestar_disabled_detectors"]
     for graceid, event in store.events.items():
         if products.is_cbc_event(event) and missing_source(event):
@@ -142,7 +178,7 @@ def make_plan(store_root, results, config):
     if store.superevents:
         superevents = store.superevents.values()
     else:
-        conf = settings(config, SUPEREVENT_KEYS)
+        conf = manager_settings(config, SUPEREVENT_KEYS)
         superevents = form_superevents(list(store.events.values()), **conf)
     for superevent in superevents:
         sid = superevent["superevent_id"]
@@ -171,13 +207,17 @@ def make_plan(store_root, results, config):
             gw_events=[g for g in superevent["gw_events"] if g not in missing],
         )
         plan.superevents[sid] = superevent
+    if follows_sequence(config):
+        plan.ready = ready_times(plan, config["replay_bayestar_seconds"])
+    for sid in sorted(set(store.signoffs) - set(plan.superevents)):
+        plan.skipped.append((sid, "signoffs.json", "names an unknown superevent"))
     return plan
 
 
 #: Where :func:`cached_plan` keeps the plan, under the results folder.
 PLAN_CACHE = os.path.join(".gwreplay", "plan.json")
 #: Version of the cache layout; a cache of another version is ignored.
-PLAN_CACHE_VERSION = 1
+PLAN_CACHE_VERSION = 2
 
 
 def _stat_key(path):
@@ -236,8 +276,11 @@ def plan_to_json(plan):
             "events": store.events,
             "superevents": store.superevents,
             "problems": [list(p) for p in store.problems],
+            "signoffs": store.signoffs,
         },
         "results": plan.results,
+        "policy": plan.policy,
+        "ready": plan.ready,
         "event_products": plan.event_products,
         "superevents": plan.superevents,
         "skipped": [list(s) for s in plan.skipped],
@@ -255,10 +298,13 @@ def plan_from_json(data):
         events=raw["events"],
         superevents=raw["superevents"],
         problems=[tuple(p) for p in raw["problems"]],
+        signoffs=raw["signoffs"],
     )
     return Plan(
         store=store,
         results=data["results"],
+        policy=data["policy"],
+        ready=data["ready"],
         event_products=data["event_products"],
         superevents=data["superevents"],
         skipped=[tuple(s) for s in data["skipped"]],

@@ -22,9 +22,10 @@ from .products import BURST_SKYMAPS, EVENT_UPLOADS, is_cbc_event  # noqa: F401
 
 #: Pipelines gwreplay knows how to annotate, by GraceDB group.
 KNOWN_PIPELINES = {
-    "CBC": {"gstlal", "pycbc", "MBTAOnline", "spiir"},
+    # MBTAOnline in O2/O3, MBTA in O4 (gwcelery 3.0.0's name).
+    "CBC": {"gstlal", "pycbc", "MBTAOnline", "MBTA", "spiir"},
     "Burst": {"CWB", "oLIB"},
-    "Test": {"gstlal", "pycbc", "MBTAOnline", "spiir", "CWB", "oLIB"},
+    "Test": {"gstlal", "pycbc", "MBTAOnline", "MBTA", "spiir", "CWB", "oLIB"},
 }
 
 REQUIRED_KEYS = {
@@ -37,6 +38,8 @@ REQUIRED_KEYS = {
     "created": (int, float, str),
 }
 
+#: A superevent's ADV sign-offs (docs/store.md).
+SIGNOFFS = "signoffs.json"
 #: The uploads the loader lists per event (the products table owns them).
 EVENT_FILES = EVENT_UPLOADS
 
@@ -67,6 +70,9 @@ class Store:
     events: dict = field(default_factory=dict)
     superevents: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)
+    #: ``{SID: path}`` of the superevents' ``signoffs.json`` (docs/store.md),
+    #: read by the superevent's own job so that a bad one fails only it.
+    signoffs: dict = field(default_factory=dict)
 
     def event_dir(self, graceid):
         """Folder of one event in the store."""
@@ -181,8 +187,12 @@ def _read_event(store_root, graceid):
     return validate_event(graceid, data, present)
 
 
-def _read_superevents(store_root, problems):
-    """Superevents the store supplies (GraceDB JSON), as manager records."""
+def _read_superevents(store_root, problems, signoffs_found):
+    """Superevents the store supplies (GraceDB JSON), as manager records.
+
+    ``signoffs_found`` gets the path of every superevent's ``signoffs.json``;
+    a folder may hold only that, for a superevent the manager forms.
+    """
     from .superevents import superevent_record
 
     superevents = {}
@@ -192,7 +202,13 @@ def _read_superevents(store_root, problems):
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         try:
             sid = validate_superevent_id(entry.name)
-            with open(os.path.join(entry.path, "superevent.json"), "rb") as f:
+            record = os.path.join(entry.path, "superevent.json")
+            signoffs = os.path.join(entry.path, SIGNOFFS)
+            if os.path.exists(signoffs):
+                signoffs_found[sid] = signoffs
+                if not os.path.exists(record):
+                    continue  # sign-offs of a superevent the manager forms
+            with open(record, "rb") as f:
                 data = json.loads(f.read().decode("utf-8"))
             superevents[sid] = superevent_record(sid, data)
         except InvalidIdError as exc:
@@ -221,7 +237,7 @@ def load_store(root):
             store.problems.append((entry.name, "event.json", str(exc)))
         except EventInputError as exc:
             store.problems.append((exc.event_id, exc.filename, exc.reason))
-    store.superevents = _read_superevents(root, store.problems)
+    store.superevents = _read_superevents(root, store.problems, store.signoffs)
     return store
 
 

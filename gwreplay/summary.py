@@ -21,6 +21,7 @@ import json
 import os
 
 from .atomic import write_text
+from .policies import TIMEOUT_POLICIES
 from .products import PRODUCT_RULES, SUPEREVENT_OUTPUTS, SUPEREVENT_STAGES
 
 ALERT_COLUMNS = (
@@ -43,6 +44,8 @@ ALERT_COLUMNS = (
     "publishable",
     "status",
 )
+#: Columns added under the O4 policy, whose alerts.csv has a row per notice.
+NOTICE_COLUMNS = ("alert_number", "alert_type", "significant")
 FAILURE_COLUMNS = ("stage", "id", "file", "reason")
 #: The superevent job's last output: its record of the decision.
 ALERT = SUPEREVENT_OUTPUTS[-1]
@@ -91,6 +94,24 @@ def alert_status(alert):
     return "not publishable"
 
 
+def alert_columns(plan):
+    """alerts.csv's columns: O3's, then, for a sequence policy, the notice's."""
+    return (
+        ALERT_COLUMNS
+        if plan.policy in TIMEOUT_POLICIES
+        else ALERT_COLUMNS + NOTICE_COLUMNS
+    )
+
+
+def _event_columns(event):
+    return {
+        "group": event.get("group", ""),
+        "pipeline": event.get("pipeline", ""),
+        "far": event.get("far", ""),
+        "instruments": event.get("instruments", ""),
+    }
+
+
 def alert_row(plan, superevent_id):
     """One alerts.csv row: the superevent, its preferred event and the outcome."""
     superevent = plan.superevents[superevent_id]
@@ -105,10 +126,7 @@ def alert_row(plan, superevent_id):
         "gw_events": " ".join(superevent["gw_events"]),
         "preferred_event": superevent["preferred_event"],
         "final_preferred_event": superevent["final_preferred_event"],
-        "group": preferred.get("group", ""),
-        "pipeline": preferred.get("pipeline", ""),
-        "far": preferred.get("far", ""),
-        "instruments": preferred.get("instruments", ""),
+        **_event_columns(preferred),
     }
     if alert is None:
         row.update(
@@ -130,7 +148,42 @@ def alert_row(plan, superevent_id):
             publishable="true" if alert["publishable"] else "false",
             status=alert_status(alert),
         )
-    return row
+    if plan.policy in TIMEOUT_POLICIES:
+        return [row]
+    return notice_rows(plan, superevent_id, row, alert)
+
+
+def notice_rows(plan, superevent_id, row, alert):
+    """O4: one row per notice of the sequence (one, without a notice, when
+    none was sent). A notice's row names its own preferred event, the last
+    notice's that of ``final_preferred_event``."""
+    notices = (alert or {}).get("notices") or []
+    if not notices:
+        return [dict(row, alert_number="", alert_type="", significant="")]
+    final = notices[-1]["preferred_event"]
+    rows = []
+    for notice in notices:
+        graceid = notice["preferred_event"]
+        significant = notice["significant"]
+        rows.append(
+            dict(
+                row,
+                preferred_event=graceid,
+                final_preferred_event=final,
+                **_event_columns(plan.store.events.get(graceid, {})),
+                notice=os.path.join(
+                    "superevents",
+                    superevent_id,
+                    f"{superevent_id}-{notice['alert_number']}-{notice['alert_type']}.json",
+                ),
+                notice_time=notice["due"],
+                status="sent",
+                alert_number=notice["alert_number"],
+                alert_type=notice["alert_type"],
+                significant="" if significant is None else str(significant).lower(),
+            )
+        )
+    return rows
 
 
 def _unrecorded(rule, job_id, result):
@@ -170,6 +223,11 @@ def unrecorded_failures(plan, recorded):
     return rows
 
 
+def _failure_keys(results):
+    pattern = os.path.join(results, ".failures", "*", "*.json")
+    return {os.path.splitext(os.path.basename(path))[0] for path in glob.glob(pattern)}
+
+
 def failure_rows(plan, final=False):
     """Every failure: plan-time problems of the store and failed jobs.
 
@@ -185,6 +243,12 @@ def failure_rows(plan, final=False):
         for event_id, filename, reason in plan.skipped
     ]
     planned = set(plan.event_products) | set(plan.superevents)
+    # O4 notice jobs are keyed <SID>-<N>-<Type> and the like (scripts/notice.py).
+    planned |= {
+        key
+        for key in _failure_keys(plan.results)
+        if key.split("-")[0] in plan.superevents
+    }
     pattern = os.path.join(plan.results, ".failures", "*", "*.json")
     recorded = set()
     for path in sorted(glob.glob(pattern)):
@@ -236,17 +300,21 @@ def sweep_temporary_files(results, folders=None, older_than=None):
     return sorted(removed)
 
 
-def previous_alert_rows(results):
-    """``{superevent_id: row}`` of the alerts.csv in ``results`` (empty if none)."""
+def previous_alert_rows(results, columns=ALERT_COLUMNS):
+    """``{superevent_id: [rows]}`` of the alerts.csv in ``results`` (empty if
+    none, or if it has other ``columns``)."""
     path = os.path.join(results, "alerts.csv")
+    previous = {}
     try:
         with open(path, newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
-            if tuple(reader.fieldnames or ()) != ALERT_COLUMNS:
+            if tuple(reader.fieldnames or ()) != tuple(columns):
                 return {}
-            return {row["superevent_id"]: row for row in reader}
+            for row in reader:
+                previous.setdefault(row["superevent_id"], []).append(row)
     except (OSError, ValueError):
         return {}
+    return previous
 
 
 def write_summaries(
@@ -264,16 +332,20 @@ def write_summaries(
     """
     if final:
         sweep_temporary_files(plan.results, folders, older_than)
+    columns = alert_columns(plan)
     previous = {}
     if changed_superevents is not None:
-        previous = previous_alert_rows(plan.results)
+        previous = previous_alert_rows(plan.results, columns)
     rows = [
-        previous[sid]
-        if sid in previous and sid not in changed_superevents
-        else alert_row(plan, sid)
+        row
         for sid in sorted(plan.superevents)
+        for row in (
+            previous[sid]
+            if sid in previous and sid not in changed_superevents
+            else alert_row(plan, sid)
+        )
     ]
-    write_text(os.path.join(plan.results, "alerts.csv"), _csv(ALERT_COLUMNS, rows))
+    write_text(os.path.join(plan.results, "alerts.csv"), _csv(columns, rows))
     failures = [
         {key: printable(value) for key, value in row.items()}
         for row in failure_rows(plan, final=final)

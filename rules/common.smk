@@ -3,7 +3,9 @@ import os
 from snakemake.utils import validate
 
 from gwreplay.ids import GRACEID_PATTERN, SUPEREVENT_ID_PATTERN
+from gwreplay import notice_plan
 from gwreplay.plan import alert_inputs, cached_plan
+from gwreplay.policies import follows_sequence, sequence_settings
 from gwreplay.clock import upload_ready_time
 from gwreplay.config import module_settings
 from gwreplay.products import product_uploads
@@ -44,6 +46,69 @@ def event_inputs(product):
 def superevent_inputs(wildcards):
     """The G-events' event.json and the preferred event's annotations."""
     return alert_inputs(PLAN, wildcards.superevent_id)
+
+
+# --- O4: the alert sequence and its notices (rules/superevent_o4.smk) -----
+
+
+def sequence_inputs(wildcards):
+    """The superevent's G-events and its sign-offs (gwreplay.notice_plan)."""
+    return notice_plan.sequence_inputs(PLAN, wildcards.superevent_id)
+
+
+def sequence_ready(wildcards):
+    """Params function: when each of the superevent's events is complete."""
+    return notice_plan.sequence_ready(PLAN, wildcards.superevent_id)
+
+
+def sequence_of(superevent_id):
+    """The superevent's sequence.json, once its checkpoint job has run."""
+    import json
+
+    job = checkpoints.superevent.get(superevent_id=superevent_id)
+    with open(job.output.sequence, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def notice_inputs(wildcards):
+    """A notice needs the sequence and its preferred event's products."""
+    sequence = sequence_of(wildcards.superevent_id)
+    notice = notice_plan.notice_of(sequence, wildcards.number, wildcards.alert_type)
+    return dict(
+        sequence=PLAN.superevent_result(wildcards.superevent_id, "sequence.json"),
+        **notice_plan.notice_inputs(PLAN, notice),
+    )
+
+
+def circular_inputs(wildcards):
+    """A circular needs the notices sent up to it and the events."""
+    sequence = sequence_of(wildcards.superevent_id)
+    return dict(
+        sequence=PLAN.superevent_result(wildcards.superevent_id, "sequence.json"),
+        **notice_plan.circular_inputs(
+            PLAN, wildcards.superevent_id, sequence, wildcards.number
+        ),
+    )
+
+
+def plot_inputs(wildcards):
+    """A notice's plot needs the sky map of its preferred event."""
+    sequence = sequence_of(wildcards.superevent_id)
+    notice = sequence["notices"][int(wildcards.number) - 1]
+    return {
+        "sequence": PLAN.superevent_result(wildcards.superevent_id, "sequence.json"),
+        "skymap": notice_plan.plot_skymap_input(PLAN, notice),
+    }
+
+
+def alert_record_inputs(wildcards):
+    """alert.json waits for every file of every notice of the superevent."""
+    sid = wildcards.superevent_id
+    sequence = sequence_of(sid)
+    return {
+        "sequence": PLAN.superevent_result(sid, "sequence.json"),
+        "files": notice_plan.alert_record_inputs(PLAN, sid, sequence),
+    }
 
 
 def driven_by_gwreplay_run():

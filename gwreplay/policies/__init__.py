@@ -1,9 +1,81 @@
-"""Orchestrator policies: the era of gwcelery a replay reproduces (docs/policies.md)."""
+"""Orchestrator policies: the era of gwcelery a replay reproduces (docs/policies.md).
+
+``orchestrator_policy`` names the era; ``policies: <name>:`` in
+config/config.yaml holds the constants that differ from the top-level keys
+(gwcelery's names). A policy without a block (2018, O3) runs on the
+top-level keys, which are gwcelery's O3 values.
+"""
 
 #: The policies a replay can follow, oldest first.
 POLICIES = ("2018", "O3", "O4")
-#: The policy of a replay that names none: what users replay now.
+#: The policy of a replay that names none: what users replay now. The
+#: value users get is config/config.yaml's ``orchestrator_policy``; this
+#: constant is what the test of that file checks it against.
 DEFAULT_POLICY = "O4"
-#: The settings of every era, ``policies: <name>: {...}`` in
-#: config/config.yaml, read by the policy modules (:mod:`.o4`, :mod:`.sequence`).
-CONFIG_KEYS = ("policies",)
+#: Policies that replay the flow chart's single preliminary at
+#: ``orchestrator_timeout`` (gwreplay.orchestrator); the others replay
+#: gwcelery 3.0.0's alert sequence (gwreplay.policies.sequence).
+TIMEOUT_POLICIES = ("2018", "O3")
+#: The settings of every era (docs/policies.md).
+CONFIG_KEYS = ("orchestrator_policy", "policies")
+
+#: Superevent-manager keys a policy block may set for stores without
+#: ``superevents/`` (O4: gwcelery 2.10.0's windows, with O4's pipelines).
+MANAGER_WINDOW_KEYS = (
+    "superevent_d_t_start",
+    "superevent_d_t_end",
+    "superevent_default_d_t_start",
+    "superevent_default_d_t_end",
+    "superevent_query_d_t_start",
+    "superevent_query_d_t_end",
+)
+
+
+class UnknownPolicyError(ValueError):
+    """``orchestrator_policy`` names no policy; the message lists the valid ones."""
+
+
+def policy_of(config):
+    """The replay's policy name, checked: an unknown one is refused."""
+    name = str(config["orchestrator_policy"])
+    if name not in POLICIES:
+        raise UnknownPolicyError(
+            f"orchestrator_policy {name!r} is not a policy; "
+            f"valid: {', '.join(POLICIES)}"
+        )
+    return name
+
+
+def follows_sequence(config):
+    """True when the replay sends gwcelery 3.0.0's alert sequence (O4)."""
+    return policy_of(config) not in TIMEOUT_POLICIES
+
+
+def policy_block(config):
+    """``policies: <name>:`` of the replay's policy ({} when it has none)."""
+    return dict((config.get("policies") or {}).get(policy_of(config)) or {})
+
+
+def manager_settings(config, keys):
+    """The superevent manager's ``keys``, with the policy's windows overlaid.
+
+    The manager forms superevents only for stores without ``superevents/``;
+    its windows are the policy's (O4 lists O4's pipeline names), its other
+    keys the top-level ones.
+    """
+    block = policy_block(config)
+    return {
+        key: block[key] if key in MANAGER_WINDOW_KEYS and key in block else config[key]
+        for key in keys
+    }
+
+
+def sequence_settings(config):
+    """The keys :func:`gwreplay.policies.sequence.alert_sequence` reads."""
+    from .sequence import CONFIG_KEYS as SEQUENCE_KEYS
+
+    block = policy_block(config)
+    missing = [key for key in SEQUENCE_KEYS if key not in block]
+    if missing:
+        raise KeyError(f"policies: {policy_of(config)}: lacks {', '.join(missing)}")
+    return {key: block[key] for key in SEQUENCE_KEYS}

@@ -1,0 +1,245 @@
+"""The O4 notices of one superevent: its alert sequence, each notice, its
+circular and sky-map plot, and the superevent's record of them.
+
+Under the O4 policy (docs/policies.md) the superevent job replays gwcelery
+3.0.0's alert sequence (:func:`gwreplay.policies.sequence.alert_sequence`)
+after the state-vector check and writes it to ``sequence.json``; each notice
+is then a file target of its own, ``<SID>-<N>-<Type>.json`` as GraceDB names
+the Kafka alerts, built from the preferred event of that notice. The
+circular and the plot are separate targets after the notice, so nothing
+slower than the decision and the notice stands on the alert's path.
+``alert.json`` closes the superevent: the sequence and every file made.
+
+File names follow gwcelery 3.0.0 (``orchestrator.py``): circulars are
+``<alert_type>-circular.txt`` for EarlyWarning, significant Preliminary and
+Initial notices and ``retraction-circular.txt`` for Retractions (none for
+less-significant alerts); GraceDB keeps every version, so the replay adds
+the notice number (``preliminary-circular-2.txt``). gwcelery plots the sky
+map it copies to the superevent (``bayestar.png``); here ``bayestar-<N>.png``.
+"""
+
+import json
+import os
+
+from .atomic import write_json
+from .circular import ReplayGraceDb, write_circular
+from .errors import EventInputError
+from .gwalert import write_gwalert, write_retraction_gwalert
+from .policies.sequence import alert_sequence
+from .products import notice_names, plot_name
+from .skymap_plot import plot_skymap
+from .store import SIGNOFFS
+from .xmlguard import screen_skymap
+
+#: The superevent job's record of the sequence (O4 policy).
+SEQUENCE = "sequence.json"
+#: Notice type -> gwcelery's ``alert_type`` (circular names, alert JSON).
+ALERT_TYPES = {
+    "EarlyWarning": "earlywarning",
+    "Preliminary": "preliminary",
+    "Initial": "initial",
+    "Retraction": "retraction",
+}
+
+
+def load_signoffs(superevent_id, path):
+    """The ADV sign-off entries of ``STORE/superevents/<SID>/signoffs.json``.
+
+    ``None`` (no file) gives none. Raises :class:`EventInputError` naming
+    the superevent and the file when it is not JSON, not an object with a
+    ``signoffs`` list, or names another superevent; the entries themselves
+    are checked by :func:`gwreplay.policies.sequence.check_signoffs`.
+    """
+    if path is None:
+        return []
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise EventInputError(superevent_id, SIGNOFFS, f"unreadable: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("signoffs"), list):
+        raise EventInputError(
+            superevent_id, SIGNOFFS, "not an object with a 'signoffs' list"
+        )
+    named = data.get("superevent_id", superevent_id)
+    if named != superevent_id:
+        raise EventInputError(
+            superevent_id, SIGNOFFS, f"names another superevent: {named!r}"
+        )
+    return data["signoffs"]
+
+
+def has_circular(notice):
+    """gwcelery drafts a circular for every notice but less-significant ones."""
+    return notice["significant"] is not False
+
+
+def circular_name(notice):
+    """``preliminary-circular-2.txt``: gwcelery's name plus the notice number."""
+    alert_type = ALERT_TYPES[notice["alert_type"]]
+    return f"{alert_type}-circular-{notice['alert_number']}.txt"
+
+
+def plot_file(notice, skymap_name):
+    """``bayestar-<N>.png``: the all-sky plot of the notice's sky map."""
+    return plot_name(skymap_name).replace(".png", f"-{notice['alert_number']}.png")
+
+
+def notice_json(superevent_id, notice):
+    """The notice's IGWN alert file name, ``<SID>-<N>-<Type>.json``."""
+    return notice_names(superevent_id, notice["alert_number"], notice["alert_type"])[1]
+
+
+def replay_sequence(superevent, events, dq, *, ready, signoffs_path, settings):
+    """The superevent's O4 notices after its state-vector check (``dq``).
+
+    ``events``: store dicts of its G-events; ``ready``: replay-clock time at
+    which each is complete; ``settings``: ``policies: O4:``. Returns the
+    content of ``sequence.json``.
+    """
+    sid = superevent["superevent_id"]
+    signoffs = load_signoffs(sid, signoffs_path)
+    notices = alert_sequence(
+        superevent,
+        {event["graceid"]: event for event in events},
+        ready=ready,
+        signoffs=signoffs,
+        dq_labels=dq["labels"],
+        **settings,
+    )
+    return {
+        "superevent_id": sid,
+        "policy": "O4",
+        "labels": sorted(dq["labels"]),
+        "vetoed": bool(dq["vetoed"]),
+        "notices": notices,
+    }
+
+
+def _load_json(event_id, path):
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as exc:
+        raise EventInputError(event_id, os.path.basename(path), str(exc)) from exc
+
+
+def write_notice(
+    path,
+    superevent,
+    notice,
+    preferred_event,
+    *,
+    skymap=None,
+    source_classification=None,
+    p_astro=None,
+    gracedb_host,
+):
+    """Write one notice's IGWN alert JSON (the sky map embedded).
+
+    The superevent's ``t_0`` is its preferred event's time at that notice,
+    as GraceDB updates it when the preferred event changes. A Retraction
+    carries no event.
+    """
+    if notice["alert_type"] == "Retraction":
+        return write_retraction_gwalert(
+            path, superevent, notice["due"], gracedb_host=gracedb_host
+        )
+    graceid = preferred_event["graceid"]
+    screen_skymap(graceid, skymap)
+    return write_gwalert(
+        path,
+        dict(superevent, t_0=preferred_event["gpstime"]),
+        preferred_event,
+        skymap,
+        _load_json(graceid, source_classification),
+        _load_json(graceid, p_astro),
+        notice["due"],
+        significant=bool(notice["significant"]),
+        alert_type=ALERT_TYPES[notice["alert_type"]],
+        gracedb_host=gracedb_host,
+    )
+
+
+def write_notice_circular(
+    path,
+    superevent,
+    notice,
+    preferred_event,
+    notice_paths,
+    labels,
+    *,
+    events,
+    gracedb_host,
+):
+    """The circular of one notice, from the notices sent up to it.
+
+    ligo-followup-advocate composes it (``compose`` or, for a Retraction,
+    ``compose_retraction``) over a read-only stand-in for GraceDB.
+    """
+    from .atomic import write_text
+
+    sid = superevent["superevent_id"]
+    known = {e["graceid"]: e for e in events if e["created"] <= notice["due"]}
+    known[preferred_event["graceid"]] = preferred_event
+    record = dict(superevent, gw_events=sorted(known))
+    files = {os.path.basename(p): p for p in notice_paths}
+    if notice["alert_type"] != "Retraction":
+        return write_circular(
+            path,
+            record,
+            preferred_event,
+            files,
+            labels,
+            events=known,
+            gracedb_host=gracedb_host,
+        )
+    import ligo.followup_advocate
+
+    client = ReplayGraceDb(
+        record, preferred_event, files, labels, known, gracedb_host=gracedb_host
+    )
+    text = ligo.followup_advocate.compose_retraction(
+        sid, client=client, remove_text_wrap=True
+    )
+    write_text(path, text + "\n")
+    return text
+
+
+def write_notice_plot(path, superevent_id, skymap):
+    """The all-sky plot of the notice's sky map (ligo-skymap-plot's figure)."""
+    plot_skymap(skymap, path, event_id=superevent_id)
+
+
+def alert_record(sequence, files):
+    """``alert.json`` of an O4 superevent: the sequence and its files.
+
+    ``notice`` and ``notice_time`` are those of the first notice, as the
+    O3 record holds its single preliminary.
+    """
+    sid = sequence["superevent_id"]
+    notices = sequence["notices"]
+    first = notices[0] if notices else None
+    return {
+        "superevent_id": sid,
+        "policy": sequence["policy"],
+        "preferred_event": first["preferred_event"] if first else "",
+        "labels": sequence["labels"],
+        "vetoed": sequence["vetoed"],
+        "publishable": bool(notices),
+        "notice": os.path.join("superevents", sid, notice_json(sid, first))
+        if first
+        else "",
+        "notice_time": first["due"] if first else None,
+        "notices": notices,
+        "files": sorted(files),
+    }
+
+
+def write_alert_record(path, sequence, files):
+    """Write :func:`alert_record` atomically; the superevent's target."""
+    record = alert_record(sequence, files)
+    write_json(path, record)
+    return record

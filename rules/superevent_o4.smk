@@ -1,0 +1,95 @@
+# The O4 orchestrator (gwcelery 3.0.0, docs/policies.md): the superevent's
+# state-vector check and alert sequence (a checkpoint: which notices exist is
+# known once the check has run), then each notice as its own target, then its
+# circular and sky-map plot, then alert.json, the superevent's record of all.
+
+
+checkpoint superevent:
+    input:
+        unpack(sequence_inputs),
+    output:
+        superevent=f"{RESULTS}/superevents/{{superevent_id}}/superevent.json",
+        dq=f"{RESULTS}/superevents/{{superevent_id}}/dq.json",
+        sequence=f"{RESULTS}/superevents/{{superevent_id}}/sequence.json",
+    log:
+        main=f"{RESULTS}/logs/superevent/{{superevent_id}}.log",
+        failure=f"{RESULTS}/.failures/superevent/{{superevent_id}}.json",
+    conda:
+        "../envs/alerts.yaml"
+    params:
+        superevent=lambda wildcards: PLAN.superevents[wildcards.superevent_id],
+        ready=sequence_ready,
+        store=STORE,
+        dq_conf=module_settings(config, "gwreplay.dq"),
+        settings=sequence_settings(config),
+    script:
+        "../scripts/alert_sequence.py"
+
+
+rule notice:
+    input:
+        unpack(notice_inputs),
+    output:
+        notice=f"{RESULTS}/superevents/{{superevent_id}}/{{superevent_id}}-{{number}}-{{alert_type}}.json",
+    log:
+        main=f"{RESULTS}/logs/notice/{{superevent_id}}-{{number}}-{{alert_type}}.log",
+        failure=f"{RESULTS}/.failures/notice/{{superevent_id}}-{{number}}-{{alert_type}}.json",
+    wildcard_constraints:
+        number="[0-9]+",
+        alert_type="EarlyWarning|Preliminary|Initial|Retraction",
+    conda:
+        "../envs/alerts.yaml"
+    params:
+        gracedb_host=config["gracedb_host"],
+    script:
+        "../scripts/notice.py"
+
+
+rule notice_circular:
+    input:
+        unpack(circular_inputs),
+    output:
+        circular=f"{RESULTS}/superevents/{{superevent_id}}/{{kind}}-circular-{{number}}.txt",
+    log:
+        main=f"{RESULTS}/logs/notice_circular/{{superevent_id}}-{{kind}}-{{number}}.log",
+        failure=f"{RESULTS}/.failures/notice_circular/{{superevent_id}}-{{kind}}-{{number}}.json",
+    wildcard_constraints:
+        kind="earlywarning|preliminary|initial|retraction",
+        number="[0-9]+",
+    conda:
+        "../envs/alerts.yaml"
+    params:
+        gracedb_host=config["gracedb_host"],
+    script:
+        "../scripts/notice.py"
+
+
+rule notice_plot:
+    input:
+        unpack(plot_inputs),
+    output:
+        plot=f"{RESULTS}/superevents/{{superevent_id}}/{{skymap}}-{{number}}.png",
+    log:
+        main=f"{RESULTS}/logs/notice_plot/{{superevent_id}}-{{skymap}}-{{number}}.log",
+        failure=f"{RESULTS}/.failures/notice_plot/{{superevent_id}}-{{skymap}}-{{number}}.json",
+    wildcard_constraints:
+        skymap="[A-Za-z_]+",
+        number="[0-9]+",
+    conda:
+        "../envs/alerts.yaml"
+    script:
+        "../scripts/notice.py"
+
+
+rule alert:
+    input:
+        unpack(alert_record_inputs),
+    output:
+        alert=f"{RESULTS}/superevents/{{superevent_id}}/alert.json",
+    log:
+        main=f"{RESULTS}/logs/alert/{{superevent_id}}.log",
+        failure=f"{RESULTS}/.failures/alert/{{superevent_id}}.json",
+    conda:
+        "../envs/alerts.yaml"
+    script:
+        "../scripts/notice.py"

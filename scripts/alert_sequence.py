@@ -1,0 +1,44 @@
+"""Snakemake adapter: one superevent's state-vector check and O4 alert sequence.
+
+gwreplay.dq checks the state vectors; gwreplay.notices replays gwcelery
+3.0.0's alert sequence; a failure is recorded under the step that failed.
+"""
+
+from gwreplay.atomic import write_json
+from gwreplay.dq import check_vectors, write_dq
+from gwreplay.notices import replay_sequence
+from gwreplay.smk import run_job, stage
+from gwreplay.store import load_event_json
+
+
+def main(smk):
+    """Write superevent.json, dq.json, then sequence.json."""
+    superevent = smk.params.superevent
+    sid = superevent["superevent_id"]
+    write_json(smk.output.superevent, superevent)
+    preferred_event = load_event_json(smk.input.event_json)
+    with stage("check_vectors", event_id=sid, file="frames"):
+        dq = check_vectors(
+            superevent, preferred_event, store=smk.params.store, **smk.params.dq_conf
+        )
+        write_dq(smk.output.dq, dq)
+    with stage("alert_sequence", event_id=sid, file="sequence.json"):
+        sequence = replay_sequence(
+            superevent,
+            [load_event_json(path) for path in smk.input.events],
+            dq,
+            ready=smk.params.ready,
+            signoffs_path=smk.input.get("signoffs"),
+            settings=smk.params.settings,
+        )
+        write_json(smk.output.sequence, sequence)
+
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+run_job(
+    smk,
+    lambda: main(smk),
+    key=smk.wildcards.superevent_id,
+    event_id=smk.wildcards.superevent_id,
+    file="superevent.json",
+)
