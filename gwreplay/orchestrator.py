@@ -28,6 +28,7 @@ from .xmlguard import screen_skymap
 
 #: The settings :func:`preliminary_alert` takes (values: config/config.yaml).
 CONFIG_KEYS = (
+    "orchestrator_policy",
     "orchestrator_timeout",
     "replay_bayestar_seconds",
     "voevent_role",
@@ -64,6 +65,7 @@ def preliminary_alert(
     source_classification=None,
     p_astro=None,
     events=(),
+    orchestrator_policy,
     orchestrator_timeout,
     replay_bayestar_seconds,
     voevent_role,
@@ -97,7 +99,10 @@ def preliminary_alert(
     }
     if blocked:
         record["blocked"] = blocked
-    if record["vetoed"] or not record["publishable"] or blocked:
+    # The 2018 flow chart sends every non-vetoed superevent's notice: there
+    # was no publishability test (docs/policies.md).
+    gated = str(orchestrator_policy) != "2018"
+    if record["vetoed"] or (gated and not record["publishable"]) or blocked:
         _remove_stale_products(out_dir, sid)
         write_json(os.path.join(out_dir, "alert.json"), record)
         return record
@@ -142,6 +147,7 @@ def preliminary_alert(
     write_voevent(
         files[xml_name],
         labels=record["labels"],
+        layout="2018" if str(orchestrator_policy) == "2018" else "O3",
         voevent_role=voevent_role,
         gracedb_host=gracedb_host,
         **common,

@@ -179,7 +179,12 @@ def make_plan(store_root, results, config):
         superevents = store.superevents.values()
     else:
         conf = manager_settings(config, SUPEREVENT_KEYS)
-        superevents = form_superevents(list(store.events.values()), **conf)
+        superevents = form_superevents(
+            list(store.events.values()),
+            **conf,
+            # The 2018 flow chart ranks without a publishability test.
+            publishable_first=plan.policy != "2018",
+        )
     for superevent in superevents:
         sid = superevent["superevent_id"]
         missing = [g for g in superevent["gw_events"] if g not in store.events]

@@ -286,14 +286,22 @@ def should_publish(
     )
 
 
-def keyfunc(event, *, preliminary_alert_far_threshold, preliminary_alert_trials_factor):
+def keyfunc(
+    event,
+    *,
+    preliminary_alert_far_threshold,
+    preliminary_alert_trials_factor,
+    publishable_first=True,
+):
     """Comparison key of gwcelery's preferred-event choice: lower is preferred.
 
     The tuple (not publishable, group rank, tie breaker): publishable events
     (:func:`should_publish`) first, then CBC before burst before anything
     else, then the higher network SNR for CBC (``CoincInspiral.snr``) or the
     lower FAR for other groups. The ``preliminary_alert_*`` settings are
-    those of :func:`should_publish`.
+    those of :func:`should_publish`. ``publishable_first=False`` is the 2018
+    flow chart's rule (gwcelery had no publishability test then): the first
+    element is always False.
     """
     group = str(event.get("group", "")).lower()
     group_rank = {"cbc": 0, "burst": 1}.get(group, math.inf)
@@ -302,7 +310,7 @@ def keyfunc(event, *, preliminary_alert_far_threshold, preliminary_alert_trials_
         tie_breaker = -_number(event, snr, "CoincInspiral.snr")
     else:
         tie_breaker = _number(event, event.get("far"), "far")
-    publishable = should_publish(
+    publishable = not publishable_first or should_publish(
         event,
         preliminary_alert_far_threshold=preliminary_alert_far_threshold,
         preliminary_alert_trials_factor=preliminary_alert_trials_factor,
@@ -443,6 +451,7 @@ def _prepare(event, conf):
             event,
             preliminary_alert_far_threshold=conf["preliminary_alert_far_threshold"],
             preliminary_alert_trials_factor=conf["preliminary_alert_trials_factor"],
+            publishable_first=conf["publishable_first"],
         ),
     )
 
@@ -505,6 +514,7 @@ def form_superevents(
     superevent_query_d_t_end,
     preliminary_alert_far_threshold,
     preliminary_alert_trials_factor,
+    publishable_first=True,
 ):
     """Group GraceDB events into superevents as gwcelery's manager would.
 
@@ -515,6 +525,8 @@ def form_superevents(
     superevent_far_threshold, orchestrator_timeout, ... :
         gwcelery configuration values (:data:`CONFIG_KEYS`; defaults in
         config/config.yaml).
+    publishable_first : bool
+        Rank publishable events first (O3); False for the 2018 flow chart.
 
     Returns
     -------
@@ -533,6 +545,7 @@ def form_superevents(
         "superevent_default_d_t_end": superevent_default_d_t_end,
         "preliminary_alert_far_threshold": preliminary_alert_far_threshold,
         "preliminary_alert_trials_factor": preliminary_alert_trials_factor,
+        "publishable_first": publishable_first,
     }
     candidates = [c for c in (_prepare(e, conf) for e in events) if c is not None]
     candidates.sort(key=lambda c: (c.created, graceid_sort_key(c.graceid)))

@@ -390,6 +390,26 @@ def _probability_params(values, names, event_id, filename):
     ]
 
 
+#: The 2018 notice parameters of em_bright (gwcelery 2018 passed them to
+#: GraceDB under these names; O2 notices carried them at the top of ``What``).
+PARAMS_2018 = {
+    "ProbHasNS": ("HasNS", PROPERTY_PARAMS["HasNS"]),
+    "ProbHasRemnant": ("HasRemnant", PROPERTY_PARAMS["HasRemnant"]),
+}
+
+
+def _params_2018(event, source_classification, event_id):
+    """``ProbHasNS`` and ``ProbHasRemnant`` params of a 2018 notice (CBC only)."""
+    if not has_coinc_inspiral(event):
+        return []
+    values = {
+        name: (source_classification or {}).get(key)
+        for name, (key, _) in PARAMS_2018.items()
+    }
+    names = {name: description for name, (_, description) in PARAMS_2018.items()}
+    return _probability_params(values, names, event_id, "source_classification.json")
+
+
 def _classification_groups(event, source_classification, p_astro, event_id):
     """The ``Classification`` and ``Properties`` groups (filled for CBC only).
 
@@ -440,6 +460,7 @@ def build_preliminary_voevent(
     gracedb_host,
     voevent_ivorn_base=voevent_ivorn_base,
     pkt_ser_num=1,
+    layout="O3",
 ):
     """Return the preliminary VOEvent of ``superevent`` as UTF-8 XML bytes.
 
@@ -464,6 +485,10 @@ def build_preliminary_voevent(
         GPS time at which the notice is issued (replay clock): ``Who/Date``.
     significant : bool
         O4 ``Significant`` flag: False for a less-significant alert.
+    layout : str
+        ``"O3"`` (the ``Classification`` and ``Properties`` groups) or
+        ``"2018"`` (em_bright as top-level ``ProbHasNS``/``ProbHasRemnant``
+        params, p_astro in ``Classification``).
 
     The packet is checked against the VOEvent 2.0 schema before it is
     returned; identical inputs give identical bytes.
@@ -507,8 +532,13 @@ def build_preliminary_voevent(
         + _event_params(preferred_event, significant, event_id)
         + [skymap_group]
         + _burst_params(preferred_event)
-        + _classification_groups(
-            preferred_event, source_classification, p_astro, event_id
+        + (
+            _params_2018(preferred_event, source_classification, event_id)
+            + _classification_groups(preferred_event, None, p_astro, event_id)[:1]
+            if layout == "2018"
+            else _classification_groups(
+                preferred_event, source_classification, p_astro, event_id
+            )
         )
     )
     _where_when(v, require(preferred_event, "gpstime", event_id, "event.json"))
