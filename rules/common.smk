@@ -5,7 +5,8 @@ from snakemake.utils import validate
 from gwreplay.ids import GRACEID_PATTERN, SUPEREVENT_ID_PATTERN
 from gwreplay import notice_plan
 from gwreplay.plan import alert_inputs, cached_plan
-from gwreplay.policies import follows_sequence, sequence_settings
+from gwreplay.dq import CONFIG_KEYS as DQ_KEYS
+from gwreplay.policies import follows_sequence, overlaid_settings, sequence_settings
 from gwreplay.clock import upload_ready_time
 from gwreplay.config import module_settings
 from gwreplay.products import product_uploads

@@ -20,7 +20,7 @@ checkpoint superevent:
         superevent=lambda wildcards: PLAN.superevents[wildcards.superevent_id],
         ready=sequence_ready,
         store=STORE,
-        dq_conf=module_settings(config, "gwreplay.dq"),
+        dq_conf=overlaid_settings(config, DQ_KEYS),
         settings=sequence_settings(config),
     script:
         "../scripts/alert_sequence.py"

@@ -70,6 +70,16 @@ def manager_settings(config, keys):
     }
 
 
+def overlaid_settings(config, keys):
+    """A module's ``keys``, the policy block's value where it has one.
+
+    For modules whose keys mean the same in every era (the state-vector
+    check: O4's block lists O4's pipelines and windows).
+    """
+    block = policy_block(config)
+    return {key: block[key] if key in block else config[key] for key in keys}
+
+
 def sequence_settings(config):
     """The keys :func:`gwreplay.policies.sequence.alert_sequence` reads."""
     from .sequence import CONFIG_KEYS as SEQUENCE_KEYS

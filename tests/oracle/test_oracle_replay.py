@@ -1,4 +1,4 @@
-"""An O4 replay of an O4 MDC store decides as gwcelery 3.0.0 does, superevent by superevent.
+"""An O4 replay of an O4 MDC store decides as gwcelery 3.0.0 does.
 
 ``gwreplay mdc --era O4`` writes a store with GraceDB's superevents and ADV
 sign-offs; the workflow's superevent jobs (state-vector check, then the
