@@ -5,6 +5,7 @@ through the workflow, writes the scorecard, and prints where everything is.
 This is what ``make demo`` runs on a fresh machine.
 """
 
+import csv
 import os
 import time
 
@@ -24,6 +25,32 @@ def _generate(store, superevents, seed, quiet):
     from .mdc.generate import generate_store
 
     generate_store(store, superevents=superevents, seed=seed, progress=not quiet)
+
+
+def sequence_lines(results):
+    """One line per superevent of alerts.csv: its notices in order, or why none.
+
+    ``S240101d: 1 Preliminary (G100008), 2 Preliminary (G100009), 3 Initial``;
+    a less-significant notice is marked so; 2018 and O3 rows (one notice
+    each, no ``alert_number``) read ``1 Preliminary``.
+    """
+    by_superevent = {}
+    with open(os.path.join(results, "alerts.csv"), newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            by_superevent.setdefault(row["superevent_id"], []).append(row)
+    lines = []
+    for sid, rows in by_superevent.items():
+        notices = []
+        for row in rows:
+            if row["status"] != "sent":
+                continue
+            number = row.get("alert_number") or "1"
+            kind = row.get("alert_type") or "Preliminary"
+            tier = " less-significant" if row.get("significant") == "false" else ""
+            event = f" ({row['preferred_event']})" if kind != "Retraction" else ""
+            notices.append(f"{number} {kind}{tier}{event}")
+        lines.append(f"{sid}: {', '.join(notices) if notices else rows[0]['status']}")
+    return lines
 
 
 def main(args):
@@ -48,10 +75,13 @@ def main(args):
     elapsed = time.monotonic() - start
     print()
     print(f"gwreplay demo finished in {elapsed:.0f} s (snakemake exit status {status})")
+    print("alert sequence per superevent (notice number, type, preferred event):")
+    for line in sequence_lines(results):
+        print(f"  {line}")
     superevents = os.path.join(results, "superevents", "*")
     print(f"  alerts table:   {os.path.join(results, 'alerts.csv')}")
-    print(f"  notices:        {os.path.join(superevents, '*-Preliminary.*')}")
-    print(f"  circulars:      {os.path.join(superevents, 'circular.txt')}")
+    print(f"  notices:        {os.path.join(superevents, '*-*-*.json')}")
+    print(f"  circulars:      {os.path.join(superevents, '*circular*.txt')}")
     failures_csv = os.path.join(results, "failures.csv")
     print(f"  failures:       {failures_csv} ({len(failures)} rows)")
     if display.logfile:
