@@ -56,7 +56,12 @@ def notice_inputs(plan, notice):
     """What one notice is made from: its preferred event and its products."""
     if notice["alert_type"] == "Retraction":
         return {}
-    return alert_inputs_of(plan, notice["preferred_event"])
+    graceid = notice["preferred_event"]
+    inputs = alert_inputs_of(plan, graceid)
+    upload = products.pipeline_p_astro(plan.store.events[graceid])
+    if upload:  # O4 pipelines upload their own p_astro: the notice carries it
+        inputs["p_astro"] = plan.store.event_file(graceid, upload)
+    return inputs
 
 
 def notice_json_path(plan, superevent_id, notice):
@@ -83,7 +88,12 @@ def circular_inputs(plan, superevent_id, sequence, number):
 
 def notice_outputs(plan, superevent_id, notice):
     """Every file one notice makes (names in the superevent's folder)."""
-    names = [notices.notice_json(superevent_id, notice)]
+    names = [
+        notices.notice_json(superevent_id, notice),
+        notices.notice_avro(superevent_id, notice),
+    ]
+    if plan.voevent and notice["alert_type"] == "Preliminary":
+        names.append(notices.notice_xml(superevent_id, notice))
     if notices.has_circular(notice):
         names.append(notices.circular_name(notice))
     skymap = skymap_name(plan, notice)

@@ -25,10 +25,12 @@ from .atomic import write_json
 from .circular import ReplayGraceDb, write_circular
 from .errors import EventInputError
 from .gwalert import write_gwalert, write_retraction_gwalert
+from .o4_uploads import validate_p_astro
 from .policies.sequence import alert_sequence
 from .products import notice_names, plot_name
 from .skymap_plot import plot_skymap
 from .store import SIGNOFFS
+from .voevent import write_voevent
 from .xmlguard import screen_skymap
 
 #: The superevent job's record of the sequence (O4 policy).
@@ -90,6 +92,51 @@ def notice_json(superevent_id, notice):
     return notice_names(superevent_id, notice["alert_number"], notice["alert_type"])[1]
 
 
+def notice_xml(superevent_id, notice):
+    """The notice's VOEvent file name, ``<SID>-<N>-<Type>.xml``."""
+    return notice_names(superevent_id, notice["alert_number"], notice["alert_type"])[0]
+
+
+def write_notice_voevent(
+    path,
+    superevent,
+    notice,
+    preferred_event,
+    labels,
+    *,
+    skymap,
+    source_classification,
+    p_astro,
+    voevent_role,
+    gracedb_host,
+):
+    """The VOEvent form of a Preliminary notice (``voevent: true`` under O4).
+
+    The same builder as 2018 and O3 (:mod:`gwreplay.voevent`), with the
+    notice's number as ``Pkt_Ser_Num`` and its significance.
+    """
+    graceid = preferred_event["graceid"]
+    return write_voevent(
+        path,
+        dict(superevent, t_0=preferred_event["gpstime"]),
+        preferred_event,
+        labels,
+        skymap,
+        _load_json(graceid, source_classification),
+        validate_p_astro(graceid, p_astro) if p_astro else None,
+        notice["due"],
+        significant=bool(notice["significant"]),
+        voevent_role=voevent_role,
+        gracedb_host=gracedb_host,
+        pkt_ser_num=notice["alert_number"],
+    )
+
+
+def notice_avro(superevent_id, notice):
+    """The notice's Avro file name, ``<SID>-<N>-<Type>.avro``."""
+    return notice_json(superevent_id, notice)[: -len(".json")] + ".avro"
+
+
 def replay_sequence(superevent, events, dq, *, ready, signoffs_path, settings):
     """The superevent's O4 notices after its state-vector check (``dq``).
 
@@ -126,7 +173,17 @@ def _load_json(event_id, path):
         raise EventInputError(event_id, os.path.basename(path), str(exc)) from exc
 
 
-def write_notice(
+def write_notice(path, avro_path, superevent, notice, preferred_event, **kwargs):
+    """Write one notice as the IGWN alert JSON (:func:`write_notice_json`) and
+    its Avro form (:mod:`gwreplay.avro_alert`), the same content."""
+    from .avro_alert import write_avro_alert
+
+    alert = write_notice_json(path, superevent, notice, preferred_event, **kwargs)
+    write_avro_alert(avro_path, alert, alert_number=notice["alert_number"])
+    return alert
+
+
+def write_notice_json(
     path,
     superevent,
     notice,
@@ -141,7 +198,9 @@ def write_notice(
 
     The superevent's ``t_0`` is its preferred event's time at that notice,
     as GraceDB updates it when the preferred event changes. A Retraction
-    carries no event.
+    carries no event. ``p_astro`` (the pipeline's upload, or gstlal's
+    computed one) is checked first: not JSON, a class missing, a negative or
+    NaN entry, or a sum off 1 by more than 1e-3 fail this notice, named.
     """
     if notice["alert_type"] == "Retraction":
         return write_retraction_gwalert(
@@ -149,13 +208,14 @@ def write_notice(
         )
     graceid = preferred_event["graceid"]
     screen_skymap(graceid, skymap)
+    probabilities = validate_p_astro(graceid, p_astro) if p_astro else None
     return write_gwalert(
         path,
         dict(superevent, t_0=preferred_event["gpstime"]),
         preferred_event,
         skymap,
         _load_json(graceid, source_classification),
-        _load_json(graceid, p_astro),
+        probabilities,
         notice["due"],
         significant=bool(notice["significant"]),
         alert_type=ALERT_TYPES[notice["alert_type"]],

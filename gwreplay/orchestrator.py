@@ -20,6 +20,7 @@ from .circular import write_circular
 from .clock import events_known_at, notice_time
 from .errors import EventInputError
 from .gwalert import write_gwalert
+from .policies import writes_voevent
 from .products import ALERT_COPIES, CIRCULAR, notice_names, plot_name
 from .skymap_plot import copy_skymap, plot_skymap
 from .superevents import should_publish
@@ -33,6 +34,7 @@ CONFIG_KEYS = (
     "replay_bayestar_seconds",
     "voevent_role",
     "gracedb_host",
+    "voevent",
     "preliminary_alert_far_threshold",
     "preliminary_alert_trials_factor",
 )
@@ -70,6 +72,7 @@ def preliminary_alert(
     replay_bayestar_seconds,
     voevent_role,
     gracedb_host,
+    voevent,
     preliminary_alert_far_threshold,
     preliminary_alert_trials_factor,
 ):
@@ -143,15 +146,19 @@ def preliminary_alert(
         notice_time=when,
     )
     xml_name, json_name = notice_names(sid)
-    files[xml_name] = os.path.join(out_dir, xml_name)
-    write_voevent(
-        files[xml_name],
-        labels=record["labels"],
-        layout="2018" if str(orchestrator_policy) == "2018" else "O3",
-        voevent_role=voevent_role,
-        gracedb_host=gracedb_host,
-        **common,
+    with_voevent = writes_voevent(
+        {"voevent": voevent, "orchestrator_policy": orchestrator_policy}
     )
+    if with_voevent:
+        files[xml_name] = os.path.join(out_dir, xml_name)
+        write_voevent(
+            files[xml_name],
+            labels=record["labels"],
+            layout="2018" if str(orchestrator_policy) == "2018" else "O3",
+            voevent_role=voevent_role,
+            gracedb_host=gracedb_host,
+            **common,
+        )
     files[json_name] = os.path.join(out_dir, json_name)
     write_gwalert(files[json_name], gracedb_host=gracedb_host, **common)
 
@@ -170,7 +177,9 @@ def preliminary_alert(
     files[CIRCULAR] = circular
 
     record.update(
-        notice=os.path.join("superevents", sid, xml_name),
+        notice=os.path.join(
+            "superevents", sid, xml_name if with_voevent else json_name
+        ),
         notice_time=when,
         files=sorted(files),
     )

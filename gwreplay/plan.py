@@ -35,6 +35,7 @@ CONFIG_KEYS = (
     "orchestrator_policy",
     "policies",
     "replay_bayestar_seconds",
+    "voevent",
 )
 
 
@@ -46,6 +47,8 @@ class Plan:
     results: str
     #: The orchestrator policy replayed (gwreplay.policies).
     policy: str = "O3"
+    #: Whether notices get a VOEvent form (gwreplay.policies.writes_voevent).
+    voevent: bool = True
     event_products: dict = field(default_factory=dict)
     superevents: dict = field(default_factory=dict)
     skipped: list = field(default_factory=list)
@@ -285,6 +288,7 @@ def plan_to_json(plan):
         },
         "results": plan.results,
         "policy": plan.policy,
+        "voevent": plan.voevent,
         "ready": plan.ready,
         "event_products": plan.event_products,
         "superevents": plan.superevents,
@@ -309,6 +313,7 @@ def plan_from_json(data):
         store=store,
         results=data["results"],
         policy=data["policy"],
+        voevent=data["voevent"],
         ready=data["ready"],
         event_products=data["event_products"],
         superevents=data["superevents"],

@@ -20,13 +20,47 @@ from dataclasses import dataclass, field
 #: Sky map each burst pipeline uploads itself, by pipeline (GraceDB names).
 BURST_SKYMAPS = {"CWB": "skyprobcc_cWB.fits", "oLIB": "LIB.fits.gz"}
 
+#: O4 pipelines' own p_astro (gwcelery 3.0.0 reads
+#: ``<pipeline in lower case>.p_astro.json``; ``p_astro.json`` is the name of
+#: the one it passes on). An O4 notice carries it as uploaded, validated.
+P_ASTRO_UPLOADS = (
+    "p_astro.json",
+    "gstlal.p_astro.json",
+    "mbta.p_astro.json",
+    "pycbc.p_astro.json",
+    "spiir.p_astro.json",
+    "cwb.p_astro.json",
+)
+#: O4 burst searches' multi-order sky maps (fetched; not yet replayed).
+MULTIORDER_UPLOADS = (
+    "cwb.multiorder.fits",
+    "olib.multiorder.fits",
+    "mly.multiorder.fits",
+    "aframe.multiorder.fits",
+)
+
 #: Every upload of an event folder the replay reads, besides event.json.
 EVENT_UPLOADS = (
     "coinc.xml",
     "psd.xml.gz",
     "ranking_data.xml.gz",
     *BURST_SKYMAPS.values(),
+    *P_ASTRO_UPLOADS,
 )
+
+
+def pipeline_p_astro(event):
+    """The p_astro upload an O4 notice of ``event`` carries, or None.
+
+    The pipeline's own ``<pipeline>.p_astro.json`` first, then
+    ``p_astro.json`` (gwcelery 3.0.0 ``orchestrator``: ``alert_pipeline +
+    '.p_astro.json'``).
+    """
+    own = f"{str(event['pipeline']).lower()}.p_astro.json"
+    for name in (own, "p_astro.json"):
+        if name in event["files"]:
+            return name
+    return None
 
 
 def is_cbc_event(event):

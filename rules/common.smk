@@ -81,6 +81,17 @@ def notice_inputs(wildcards):
     )
 
 
+def voevent_inputs(wildcards):
+    """A Preliminary notice's VOEvent: what its JSON is made from, and the JSON."""
+    sequence = sequence_of(wildcards.superevent_id)
+    notice = notice_plan.notice_of(sequence, wildcards.number, "Preliminary")
+    return dict(
+        sequence=PLAN.superevent_result(wildcards.superevent_id, "sequence.json"),
+        notice=notice_plan.notice_json_path(PLAN, wildcards.superevent_id, notice),
+        **notice_plan.notice_inputs(PLAN, notice),
+    )
+
+
 def circular_inputs(wildcards):
     """A circular needs the notices sent up to it and the events."""
     sequence = sequence_of(wildcards.superevent_id)

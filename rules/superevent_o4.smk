@@ -31,6 +31,7 @@ rule notice:
         unpack(notice_inputs),
     output:
         notice=f"{RESULTS}/superevents/{{superevent_id}}/{{superevent_id}}-{{number}}-{{alert_type}}.json",
+        avro=f"{RESULTS}/superevents/{{superevent_id}}/{{superevent_id}}-{{number}}-{{alert_type}}.avro",
     log:
         main=f"{RESULTS}/logs/notice/{{superevent_id}}-{{number}}-{{alert_type}}.log",
         failure=f"{RESULTS}/.failures/notice/{{superevent_id}}-{{number}}-{{alert_type}}.json",
@@ -41,6 +42,25 @@ rule notice:
         "../envs/alerts.yaml"
     params:
         gracedb_host=config["gracedb_host"],
+    script:
+        "../scripts/notice.py"
+
+
+rule notice_voevent:
+    input:
+        unpack(voevent_inputs),
+    output:
+        voevent=f"{RESULTS}/superevents/{{superevent_id}}/{{superevent_id}}-{{number}}-Preliminary.xml",
+    log:
+        main=f"{RESULTS}/logs/notice_voevent/{{superevent_id}}-{{number}}.log",
+        failure=f"{RESULTS}/.failures/notice_voevent/{{superevent_id}}-{{number}}.json",
+    wildcard_constraints:
+        number="[0-9]+",
+    conda:
+        "../envs/alerts.yaml"
+    params:
+        gracedb_host=config["gracedb_host"],
+        voevent_role=config["voevent_role"],
     script:
         "../scripts/notice.py"
 

@@ -30,12 +30,31 @@ def notice(smk):
     )
     notices.write_notice(
         smk.output.notice,
+        smk.output.avro,
         superevent,
         wanted,
         preferred,
         skymap=smk.input.get("skymap"),
         source_classification=smk.input.get("source_classification"),
         p_astro=smk.input.get("p_astro"),
+        gracedb_host=smk.params.gracedb_host,
+    )
+
+
+def voevent(smk):
+    """``<SID>-<N>-Preliminary.xml`` (``voevent: true``)."""
+    sequence = _sequence(smk)
+    wanted = notice_of(sequence, smk.wildcards.number, "Preliminary")
+    notices.write_notice_voevent(
+        smk.output.voevent,
+        _superevent(smk),
+        wanted,
+        load_event_json(smk.input.event_json),
+        sequence["labels"],
+        skymap=smk.input.skymap,
+        source_classification=smk.input.get("source_classification"),
+        p_astro=smk.input.get("p_astro"),
+        voevent_role=smk.params.voevent_role,
         gracedb_host=smk.params.gracedb_host,
     )
 

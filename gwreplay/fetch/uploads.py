@@ -2,7 +2,7 @@
 
 from ..errors import EventInputError
 from ..products import EVENT_UPLOADS as EVENT_FILES
-from ..products import is_cbc_event
+from ..products import MULTIORDER_UPLOADS, P_ASTRO_UPLOADS, is_cbc_event
 from ..store import normalise_time
 
 #: Optional uploads each pipeline (lower case) makes, beyond those its log lists.
@@ -17,20 +17,11 @@ PIPELINE_UPLOADS = {
 }
 
 #: O4 uploads fetched only when the event's log lists them (issue 14): the
-#: pipelines' own p_astro (gwcelery 3.0.0 reads ``<pipeline>.p_astro.json``;
-#: ``p_astro.json`` is the name of the one it passes on) and the burst
-#: searches' multi-order sky maps. ``bayestar.multiorder.fits`` is left out
-#: on purpose: it is what the replay computes.
-O4_UPLOADS = (
-    "p_astro.json",
-    "gstlal.p_astro.json",
-    "MBTA.p_astro.json",
-    "pycbc.p_astro.json",
-    "spiir.p_astro.json",
-    "cwb.multiorder.fits",
-    "olib.multiorder.fits",
-    "mly.multiorder.fits",
-    "aframe.multiorder.fits",
+#: pipelines' own p_astro and the burst searches' multi-order sky maps
+#: (gwreplay.products). ``bayestar.multiorder.fits`` is left out on purpose:
+#: it is what the replay computes. The p_astro names are also store uploads.
+O4_UPLOADS = tuple(
+    name for name in P_ASTRO_UPLOADS + MULTIORDER_UPLOADS if name not in EVENT_FILES
 )
 
 #: Every upload name gwreplay fetch knows, in the order event.json lists them.

@@ -17,7 +17,7 @@ DEFAULT_POLICY = "O4"
 #: gwcelery 3.0.0's alert sequence (gwreplay.policies.sequence).
 TIMEOUT_POLICIES = ("2018", "O3")
 #: The settings of every era (docs/policies.md).
-CONFIG_KEYS = ("orchestrator_policy", "policies")
+CONFIG_KEYS = ("orchestrator_policy", "policies", "voevent")
 
 #: Superevent-manager keys a policy block may set for stores without
 #: ``superevents/`` (O4: gwcelery 2.10.0's windows, with O4's pipelines).
@@ -44,6 +44,14 @@ def policy_of(config):
             f"valid: {', '.join(POLICIES)}"
         )
     return name
+
+
+def writes_voevent(config):
+    """Whether the replay writes VOEvent notices: ``voevent``, or when it is
+    null the policy's own (2018 and O3 yes, O4 no: GCN's VOEvents ended)."""
+    if config["voevent"] is None:
+        return policy_of(config) in TIMEOUT_POLICIES
+    return bool(config["voevent"])
 
 
 def follows_sequence(config):

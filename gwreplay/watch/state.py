@@ -13,6 +13,7 @@ requested by a run that was stopped is requested again
 import json
 import logging
 import os
+import time
 
 from ..atomic import write_json
 from ..errors import ReplayError
@@ -33,6 +34,7 @@ class WatchState:
         self.results = results
         self.timeout = timeout
         self.alerts = {}  # sid -> state record
+        self.sequences = {}  # O4: sid -> sequence, notices (SequenceState)
         self.runs = 0
 
     def load(self):
@@ -46,6 +48,7 @@ class WatchState:
             raise ReplayError(f"{self.path}: unreadable state: {exc}") from exc
         try:
             self.alerts = {sid: dict(rec) for sid, rec in state["alerts"].items()}
+            self.sequences = dict(state.get("sequences") or {})
             self.runs = int(state.get("runs", 0))
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise ReplayError(f"{self.path}: malformed state: {exc}") from exc
@@ -60,6 +63,7 @@ class WatchState:
                 "orchestrator_timeout": self.timeout,
                 "runs": self.runs,
                 "alerts": self.alerts,
+                "sequences": self.sequences,
             },
         )
 
@@ -188,3 +192,250 @@ class WatchState:
                 log.info("alert %s was issued before; its alert.json is gone", sid)
         self.save()
         return present
+
+
+#: The fields of a notice that say what was sent (the rest is bookkeeping).
+NOTICE_FIELDS = ("alert_type", "significant", "preferred_event", "due")
+
+
+def file_digest(path):
+    """SHA-256 of a file's bytes."""
+    import hashlib
+
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+class SequenceState:
+    """O4: each superevent's sequence, every notice sent and its follow-ups.
+
+    Kept under ``sequences`` in ``watch_state.json`` beside the O3
+    ``alerts``. Per superevent: the sequence's status and the signature of
+    what it was computed from (``Targets.sequence_signature``);
+    per notice number: what was sent (type, significance, preferred event,
+    due time), its status, how often it was requested and produced, the
+    file's digest and mtime, how often Snakemake rewrote it and what a
+    recomputed sequence changed in it; the status of its circular and plot;
+    and of ``alert.json``, the superevent's record.
+    """
+
+    def __init__(self, state):
+        self.state = state  # the WatchState whose file holds these records
+        self.requested_ns = {}  # sid -> wall time (ns) of the sequence's request
+
+    @property
+    def sequences(self):
+        return self.state.sequences
+
+    def entry(self, sid):
+        """The superevent's record (created empty)."""
+        return self.sequences.setdefault(
+            sid, {"status": None, "requests": 0, "attempts": 0, "notices": {}}
+        )
+
+    def notice(self, sid, number):
+        """The record of notice ``number`` of ``sid``, or None."""
+        return self.sequences.get(sid, {}).get("notices", {}).get(str(number))
+
+    # ---- the sequence ------------------------------------------------------
+
+    def sequence_requested(self, sid, signature):
+        entry = self.entry(sid)
+        if entry.get("signature") != signature:
+            entry["attempts"] = 0
+        entry.update(status="requested", signature=signature)
+        self.requested_ns[sid] = time.time_ns()
+        entry["requests"] += 1
+        entry["attempts"] += 1
+
+    def sequence_outcome(self, sid, path, reason, status, logfile):
+        """After a run: ``sequence.json`` made (newer than the request), or not."""
+        entry = self.entry(sid)
+        made = os.path.exists(path) and (
+            status == 0 or os.stat(path).st_mtime_ns >= self.requested_ns.get(sid, 0)
+        )
+        if made:
+            entry["status"] = "produced"
+            entry.pop("reason", None)
+            return True
+        _not_produced(entry, f"sequence {sid}", reason, status, logfile, self.state)
+        return False
+
+    # ---- notices -----------------------------------------------------------
+
+    def notice_requested(self, sid, notice, filename):
+        entry = self.entry(sid)
+        record = entry["notices"].setdefault(
+            str(notice["alert_number"]),
+            {"requests": 0, "attempts": 0, "produced": 0, "rewrites": 0},
+        )
+        record.update(
+            status="requested",
+            file=filename,
+            **{k: notice[k] for k in NOTICE_FIELDS if k != "due"},
+            due_gps=notice["due"],
+        )
+        record["requests"] += 1
+        record["attempts"] += 1
+
+    def notice_outcome(self, sid, number, path, clock, reason, status, logfile):
+        """After a run: the notice was sent (its file exists), or not."""
+        record = self.notice(sid, number)
+        if os.path.exists(path):
+            self._sent(sid, record, path, clock)
+            return True
+        _not_produced(
+            record, f"notice {record['file']}", reason, status, logfile, self.state
+        )
+        return False
+
+    def _sent(self, sid, record, path, clock, adopted=False):
+        record.update(status="produced", produced=record.get("produced", 0) + 1)
+        record.pop("reason", None)
+        record["sha256"] = file_digest(path)
+        record["mtime_ns"] = os.stat(path).st_mtime_ns
+        lag = os.stat(path).st_mtime - clock.wall_time(record["due_gps"])
+        log.info(
+            "notice %s %s: %s%s, %.2f s after due",
+            "found" if adopted else "sent",
+            record["file"],
+            f"preferred {record['preferred_event']}"
+            if record.get("preferred_event")
+            else "retraction",
+            "" if record.get("significant") is not False else ", less significant",
+            lag,
+        )
+
+    def adopt_notice(self, sid, notice, filename, path, clock):
+        """A notice file present that this watcher did not request (resume)."""
+        self.notice_requested(sid, notice, filename)
+        record = self.notice(sid, notice["alert_number"])
+        record.update(requests=0, attempts=0)
+        self._sent(sid, record, path, clock, adopted=True)
+
+    def compare(self, sid, notice):
+        """A recomputed sequence against what was sent under that number.
+
+        The live system never takes back a notice: a difference is recorded
+        (``superseded``) and logged once; the notice is not requested again.
+        """
+        record = self.notice(sid, notice["alert_number"])
+        sent = {k: record.get(k) for k in NOTICE_FIELDS if k != "due"}
+        sent["due"] = record.get("due_gps")
+        now = {k: notice.get(k) for k in NOTICE_FIELDS}
+        if sent == now:
+            return False
+        change = ", ".join(
+            f"{k} {sent[k]} -> {now[k]}" for k in now if sent[k] != now[k]
+        )
+        superseded = record.setdefault("superseded", [])
+        if change not in superseded:
+            superseded.append(change)
+            log.info(
+                "notice %s-%s: the recomputed sequence differs (%s); "
+                "sent notice not re-issued",
+                sid,
+                notice["alert_number"],
+                change,
+            )
+        return True
+
+    def check_rewrites(self, sid, path_of):
+        """Notices Snakemake rewrote (stale by its rules): count, compare content.
+
+        ``path_of(record)`` is a notice's path. A rewrite with the same bytes
+        is only counted; one with other bytes is logged and recorded
+        (``content_changed``): the replay's file now differs from what was
+        sent, as the batch replay of the finished store would have it.
+        """
+        for record in self.sequences.get(sid, {}).get("notices", {}).values():
+            if record.get("status") != "produced":
+                continue
+            path = path_of(record)
+            try:
+                mtime = os.stat(path).st_mtime_ns
+            except FileNotFoundError:
+                continue
+            if mtime == record.get("mtime_ns"):
+                continue
+            digest = file_digest(path)
+            record["mtime_ns"] = mtime
+            record["rewrites"] = record.get("rewrites", 0) + 1
+            if digest != record.get("sha256"):
+                record["content_changed"] = True
+                record["sha256"] = digest
+                log.info(
+                    "notice %s rewritten by Snakemake with other content "
+                    "(its inputs changed after it was sent)",
+                    record["file"],
+                )
+            else:
+                log.info(
+                    "notice %s rewritten by Snakemake, same content", record["file"]
+                )
+
+    # ---- follow-ups and the superevent's record ---------------------------
+
+    def followups_requested(self, sid, number, names):
+        record = self.notice(sid, number)
+        follow = record.setdefault("followups", {"attempts": 0})
+        follow.update(status="requested", files=list(names))
+        follow["attempts"] += 1
+
+    def followups_outcome(self, sid, number, paths, reason, status, logfile):
+        record = self.notice(sid, number)
+        follow = record["followups"]
+        if all(os.path.exists(p) for p in paths):
+            follow["status"] = "produced"
+            follow.pop("reason", None)
+            return True
+        what = f"circular/plot of {record['file']}"
+        _not_produced(follow, what, reason, status, logfile, self.state)
+        return False
+
+    def record_requested(self, sid, sequence_mtime):
+        entry = self.entry(sid)
+        record = entry.setdefault("record", {"attempts": 0})
+        if record.get("sequence_mtime_ns") != sequence_mtime:
+            record["attempts"] = 0
+        record.update(status="requested", sequence_mtime_ns=sequence_mtime)
+        record["attempts"] += 1
+
+    def record_outcome(self, sid, path, reason, status, logfile):
+        record = self.entry(sid)["record"]
+        if os.path.exists(path):
+            record["status"] = "produced"
+            record.pop("reason", None)
+            log.info("alert.json of %s written", sid)
+            return True
+        _not_produced(
+            record, f"alert.json of {sid}", reason, status, logfile, self.state
+        )
+        return False
+
+    # ---- restart -----------------------------------------------------------
+
+    def resume(self):
+        """In-flight requests of a stopped run are made again."""
+        for entry in self.sequences.values():
+            items = [entry, entry.get("record") or {}]
+            for record in entry.get("notices", {}).values():
+                items += [record, record.get("followups") or {}]
+            for item in items:
+                if item.get("status") == "requested":
+                    item["status"] = "retry"
+
+
+def _not_produced(record, what, reason, status, logfile, state):
+    """A run ended without the file: retry (no failure record), or failed."""
+    if reason is None and record.get("attempts", 0) < ALERT_ATTEMPTS:
+        record["status"] = "retry"
+        log.info(
+            "%s not produced (run status %d); will retry (%s)",
+            what,
+            status,
+            os.path.relpath(logfile, state.results),
+        )
+        return
+    record.update(status="failed", reason=reason or f"run status {status}")
+    log.info("%s failed: %s", what, record["reason"])

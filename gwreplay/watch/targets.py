@@ -9,14 +9,20 @@ is :func:`gwreplay.plan.event_products` (the workflow's plan) and the
 superevents are :func:`gwreplay.superevents.form_superevents` (or the
 store's own), so the watcher and a batch replay agree on both. A target is
 a tuple ``(kind, key, inputs)``: ``("product", (graceid, product),
-signature)`` or ``("alert", sid, [preferred, signature, gw_events])``.
+signature)`` or ``("alert", sid, [preferred, signature, gw_events])``; under
+the O4 policy (:mod:`gwreplay.watch.notices`) ``("sequence", sid,
+signature)``, ``("notice", (sid, number), request)``, ``("followup", (sid,
+number), names)`` and ``("record", sid, sequence_mtime)``.
 """
 
+import json
 import logging
 import os
 
+from .. import notice_plan
 from ..errors import EventInputError
-from ..plan import event_products
+from ..plan import Plan, event_products
+from ..policies import manager_settings, policy_of
 from ..products import (
     EVENT_UPLOADS,
     PRODUCT_RULES,
@@ -25,8 +31,9 @@ from ..products import (
     is_cbc_event,
     product_uploads,
 )
+from ..store import SIGNOFFS, Store
 from ..superevents import CONFIG_KEYS as SUPEREVENT_KEYS
-from .uploads import UNCHANGED
+from .uploads import UNCHANGED, file_signature
 
 log = logging.getLogger("gwreplay.watch")
 
@@ -55,16 +62,37 @@ def alert_path(results, sid, filename="alert.json"):
     return os.path.join(results, "superevents", sid, filename)
 
 
-def failure_lookups(kind, key, preferred=None):
+def failure_lookups(kind, key, preferred=None, records=()):
     """Where the failure record of a target that was not made may be.
 
     ``(rules, ids)`` pairs, in the order they are consulted: a product's
     own rule; for an alert the superevent job (which names the step that
-    failed), then the preferred event's annotations.
+    failed), then the preferred event's annotations. O4: the ``superevent``
+    checkpoint for a sequence; for a notice its ``notice`` job (``records``:
+    ``<SID>-<N>-<Type>``), then the preferred event's annotations; the
+    ``notice_circular`` and ``notice_plot`` jobs (``records``) for its
+    follow-ups; the ``alert`` job for the superevent's record.
     """
     if kind == "product":
         return [([PRODUCT_RULES[key[1]]], [key[0]])]
-    return [(["superevent"], [key]), (list(PRODUCT_RULES.values()), [preferred])]
+    annotations = (list(PRODUCT_RULES.values()), [preferred] if preferred else [])
+    if kind == "sequence":
+        return [(["superevent"], [key])]
+    if kind == "notice":
+        return [(["notice"], list(records)), annotations]
+    if kind == "followup":
+        return [(["notice_circular", "notice_plot"], list(records))]
+    if kind == "record":
+        return [(["alert"], [key])]
+    return [(["superevent"], [key]), annotations]
+
+
+def _stat(path):
+    """``file_signature`` of ``path`` as a list, or None when it is absent."""
+    try:
+        return list(file_signature(path))
+    except OSError:
+        return None
 
 
 class Targets:
@@ -85,12 +113,24 @@ class Targets:
         self.superevents = {}  # sid -> manager record, latest formation
         self.stale = True  # whether the events changed since the formation
         self.requested = {}  # (graceid, product) -> input signature last requested
+        self.signoffs = {}  # sid -> STORE/superevents/<SID>/signoffs.json
+        self.store_superevents = None  # stats of STORE/superevents/, last formation
 
-    def target_path(self, kind, key):
-        """The file Snakemake is asked for."""
+    def target_path(self, kind, key, inputs=None):
+        """The file Snakemake is asked for (the first, for follow-ups)."""
+        return self.target_paths(kind, key, inputs)[0]
+
+    def target_paths(self, kind, key, inputs=None):
+        """The files Snakemake is asked for, for one target."""
         if kind == "product":
-            return product_path(self.results, *key)
-        return alert_path(self.results, key)
+            return [product_path(self.results, *key)]
+        if kind == "sequence":
+            return [alert_path(self.results, key, "sequence.json")]
+        if kind == "notice":
+            return [alert_path(self.results, key[0], inputs["file"])]
+        if kind == "followup":
+            return [alert_path(self.results, key[0], name) for name in inputs]
+        return [alert_path(self.results, key)]
 
     def refresh_event(self, graceid, quiet=False):
         """Reload one event.json once it is complete; drop the event if invalid."""
@@ -218,33 +258,80 @@ class Targets:
 
     def form(self):
         """The superevents, as the workflow will form them at parse time."""
-        from ..superevents import load_store_superevents
-
+        stats = self._store_superevents_stats()
+        if stats != self.store_superevents:
+            self.store_superevents = stats
+            self.stale = True
         if not self.stale:
             return self.superevents
         self.stale = False
-        supplied = []
-        if os.path.isdir(os.path.join(self.store, "superevents")):
-            try:
-                supplied = load_store_superevents(self.store)
-            except (EventInputError, ValueError) as exc:
-                log.info("rejected store superevents: %s", exc)
+        supplied = self._read_store_superevents()
         if supplied:
-            records = supplied
+            records = [
+                dict(r, gw_events=[g for g in r["gw_events"] if g in self.events])
+                for r in supplied
+                if r["preferred_event"] in self.events
+            ]
         else:
-            conf = {key: self.conf[key] for key in SUPEREVENT_KEYS if key in self.conf}
+            conf = manager_settings(
+                self.conf, [key for key in SUPEREVENT_KEYS if key in self.conf]
+            )
             records = self._form_from_events(conf)
         self.superevents = {record["superevent_id"]: record for record in records}
         return self.superevents
 
+    def _store_superevents_stats(self):
+        """Stats of ``STORE/superevents/``: its folders, records and sign-offs.
+
+        A new or replaced ``superevent.json`` or ``signoffs.json`` changes
+        them (the folder's mtime moves when a file is renamed into it). A
+        stat per folder and file, each time the watcher plans.
+        """
+        top = os.path.join(self.store, "superevents")
+        stats = [_stat(top)]
+        if stats[0] is None:
+            return stats
+        with os.scandir(top) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                stats.append(
+                    [
+                        entry.name,
+                        _stat(entry.path),
+                        _stat(os.path.join(entry.path, "superevent.json")),
+                        _stat(os.path.join(entry.path, SIGNOFFS)),
+                    ]
+                )
+        return stats
+
+    def _read_store_superevents(self):
+        """The store's own superevents and sign-offs, as the workflow's plan reads them.
+
+        :func:`gwreplay.store.load_store`'s reading: a folder that holds only
+        ``signoffs.json`` gives sign-offs for a superevent the manager forms.
+        """
+        from ..store import _read_superevents
+
+        problems, self.signoffs = [], {}
+        supplied = _read_superevents(self.store, problems, self.signoffs)
+        for problem in problems:
+            log.info("rejected store superevent %s: %s: %s", *problem)
+        return sorted(supplied.values(), key=lambda r: r["created"])
+
     def _form_from_events(self, conf):
-        """The superevent manager's records; an event it rejects is left out."""
+        """The superevent manager's records; an event it rejects is left out.
+
+        As the workflow's plan: the policy's windows, and (2018 flow chart)
+        no publishability test in the ranking.
+        """
         from ..superevents import form_superevents
 
         events = dict(self.events)
+        publishable_first = policy_of(self.conf) != "2018"
         while True:
             try:
-                return form_superevents(list(events.values()), **conf)
+                return form_superevents(
+                    list(events.values()), **conf, publishable_first=publishable_first
+                )
             except EventInputError as exc:
                 # The workflow's parse fails on this event too; listed.
                 log.info("rejected %s (superevent manager)", exc)
@@ -274,6 +361,93 @@ class Targets:
             names.append(skymap)
         signature = self.uploads.signatures(graceid, sorted(set(names)))
         return [graceid, signature, record["gw_events"]]
+
+    # ---- O4: the alert sequence and its notices -----------------------------
+
+    def sequence_signature(self, record):
+        """What the superevent's ``sequence.json`` is computed from.
+
+        The checkpoint's parameters (the superevent record; the events'
+        completion times, from their event.json) and inputs (the G-events'
+        event.json, the sign-offs): a change makes Snakemake rerun it. An
+        event completes only once the upload its sky map comes from is in
+        the store (``plan.ready_times``), so its arrival counts too.
+        """
+        events = [
+            [
+                g,
+                list(self.uploads.records[(g, "event.json")].signature),
+                self.uploads.complete(g, alert_source_upload(self.events[g])),
+            ]
+            for g in sorted(record["gw_events"])
+            if g in self.events
+        ]
+        signoffs = self.signoffs.get(record["superevent_id"])
+        return [
+            json.dumps(record, sort_keys=True),
+            events,
+            _stat(signoffs) if signoffs else None,
+        ]
+
+    def sequence_inputs_written_before(self, record, mtime_ns):
+        """Whether the sequence's inputs are all older than ``mtime_ns`` (resume)."""
+        paths = [self.uploads.path(g, "event.json") for g in record["gw_events"]]
+        signoffs = self.signoffs.get(record["superevent_id"])
+        for path in [*paths, *([signoffs] if signoffs else [])]:
+            stat = _stat(path)
+            if stat is not None and stat[0] > mtime_ns:
+                return False
+        return True
+
+    def plan_of(self, graceids):
+        """A :class:`gwreplay.plan.Plan` of just these events, as the watcher
+        sees them, for :mod:`gwreplay.notice_plan`'s questions."""
+        events, products = {}, {}
+        for graceid in graceids:
+            events[graceid], products[graceid] = self.products_of(
+                graceid, self.events[graceid]
+            )
+        return Plan(
+            store=Store(root=self.store, events=events),
+            results=self.results,
+            policy=policy_of(self.conf),
+            event_products=products,
+        )
+
+    def notice_request(self, notice):
+        """A due notice's inputs signature, or the reason it must wait.
+
+        The preferred event's uploads must have arrived (as for an O3 alert)
+        and the products the notice copies (``notice_plan.notice_inputs``)
+        must exist, or have been requested and failed: a notice is never
+        held up behind its own annotations' jobs, and a failed annotation
+        fails the notice in its own job, which records why.
+        """
+        if notice["alert_type"] == "Retraction":
+            return ["", []]
+        graceid = notice["preferred_event"]
+        inputs = self.alert_inputs({"preferred_event": graceid, "gw_events": []})
+        if isinstance(inputs, str):
+            return inputs
+        plan = self.plan_of([graceid])
+        results = os.path.join(self.results, "")
+        for path in notice_plan.notice_inputs(plan, notice).values():
+            if not path.startswith(results) or os.path.exists(path):
+                continue
+            product = os.path.basename(path)
+            if (graceid, product) not in self.requested:
+                return f"waiting for {graceid}/{product}"
+        return inputs[:2]
+
+    def followup_names(self, sid, notice):
+        """The notice's circular and plot (``notice_plan.notice_outputs``)."""
+        graceids = (
+            [] if notice["alert_type"] == "Retraction" else [notice["preferred_event"]]
+        )
+        if any(g not in self.events for g in graceids):
+            return []
+        plan = self.plan_of(graceids)
+        return notice_plan.notice_outputs(plan, sid, notice)[1:]
 
     def frames_ready(self, record):
         """Whether the state-vector check can run now and give its final answer.

@@ -14,10 +14,12 @@ import logging
 import os
 import time
 
+from ..policies import follows_sequence
 from .clock import AlertSchedule, watch_grace_seconds
+from .notices import NoticeSchedule, followup_records
 from .observer import watch_poll_seconds
 from .runner import SnakemakeRunner, StopRequest, first_error, watch_stop_timeout
-from .state import WatchState
+from .state import SequenceState, WatchState
 from .targets import Targets, alert_path, failure_lookups
 from .uploads import Uploads, watch_settle_seconds
 
@@ -25,6 +27,13 @@ log = logging.getLogger("gwreplay.watch")
 
 #: Seconds during which a burst of uploads is collected into one run.
 watch_batch_seconds = 1.0
+
+#: O4: longest wait between looks at ``STORE/superevents/`` (sign-offs and
+#: the store's superevent records, which the observer does not follow).
+STORE_SUPEREVENTS_SECONDS = 1.0
+
+#: O4 targets Snakemake schedules first (``--prioritize``).
+_URGENT = ("alert", "sequence", "notice")
 
 
 class Watcher:
@@ -61,6 +70,12 @@ class Watcher:
             store=self.store,
             results=self.results,
             timeout=timeout,
+        )
+        #: O4 (gwcelery 3.0.0's alert sequence) or the 2018/O3 single alert.
+        self.o4 = follows_sequence(conf)
+        self.sequences = SequenceState(self.state)
+        self.notices = NoticeSchedule(
+            clock, self.results, self.targets, self.sequences, grace_seconds
         )
         self.stop = StopRequest()
         self.runner = SnakemakeRunner(
@@ -121,6 +136,11 @@ class Watcher:
         """Every target the uploads and the replay clock make due now."""
         targets = self.targets.plan_products()
         superevents = self.targets.form()
+        if self.o4:
+            urgent, later = self.notices.plan(superevents)
+            if urgent or (later and self.notices.hold_later(superevents)):
+                return targets + urgent
+            return targets + later
         return targets + self.schedule.plan(
             superevents, self.state, self.targets.alert_inputs
         )
@@ -134,8 +154,14 @@ class Watcher:
                 record = superevents[key]
                 self.state.requested(key, record, self.schedule.due(record))
                 self.schedule.requested(key, inputs)
+            elif kind != "product":
+                self._requested_o4(kind, key, inputs)
         self.state.save()
-        paths = [self.targets.target_path(kind, key) for kind, key, _ in targets]
+        paths = [
+            path
+            for kind, key, inputs in targets
+            for path in self.targets.target_paths(kind, key, inputs)
+        ]
         log.info(
             "run %d: requesting %d target(s): %s",
             number,
@@ -143,7 +169,9 @@ class Watcher:
             " ".join(os.path.relpath(p, self.results) for p in paths),
         )
         urgent = [
-            self.targets.target_path(k, key) for k, key, _ in targets if k == "alert"
+            self.targets.target_path(k, key, inputs)
+            for k, key, inputs in targets
+            if k in _URGENT
         ]
         status, seconds, logfile = self.runner.run(
             number, paths, urgent, while_waiting=self._drain_now
@@ -156,12 +184,67 @@ class Watcher:
             os.path.relpath(logfile, self.results),
             f": {first_error(logfile)}" if status else "",
         )
+        touched = set()
         for kind, key, inputs in targets:
             if kind == "product":
                 self._record_product(key, inputs)
-            else:
+            elif kind == "alert":
                 self._record_alert(key, status, logfile)
+            else:
+                touched.add(key if isinstance(key, str) else key[0])
+                self._record_o4(kind, key, inputs, status, logfile)
+        for sid in sorted(touched):
+            self.sequences.check_rewrites(
+                sid,
+                lambda record, sid=sid: alert_path(self.results, sid, record["file"]),
+            )
         self.state.save()
+
+    # ---- O4 targets ---------------------------------------------------------
+
+    def _requested_o4(self, kind, key, inputs):
+        if kind == "sequence":
+            self.sequences.sequence_requested(key, inputs)
+        elif kind == "notice":
+            self.sequences.notice_requested(key[0], inputs["notice"], inputs["file"])
+        elif kind == "followup":
+            self.sequences.followups_requested(*key, inputs)
+        else:
+            self.sequences.record_requested(key, inputs)
+
+    def _record_o4(self, kind, key, inputs, status, logfile):
+        paths = self.targets.target_paths(kind, key, inputs)
+        if kind == "sequence":
+            reason = self.runner.failure(failure_lookups("sequence", key))
+            self.sequences.sequence_outcome(key, paths[0], reason, status, logfile)
+            return
+        if kind == "record":
+            reason = self.runner.failure(failure_lookups("record", key))
+            self.sequences.record_outcome(key, paths[0], reason, status, logfile)
+            return
+        sid, number = key
+        if kind == "followup":
+            records = followup_records(sid, inputs)
+            reason = self.runner.failure(
+                failure_lookups("followup", key, None, records)
+            )
+            self.sequences.followups_outcome(
+                sid, number, paths, reason, status, logfile
+            )
+            return
+        notice = inputs["notice"]
+        if os.path.exists(paths[0]):
+            reason = None
+        else:
+            record = inputs["file"].removesuffix(".json")
+            reason = self.runner.failure(
+                failure_lookups("notice", key, notice.get("preferred_event"), [record])
+            )
+        sent = self.sequences.notice_outcome(
+            sid, number, paths[0], self.clock, reason, status, logfile
+        )
+        if not sent and self.sequences.notice(sid, number)["status"] == "failed":
+            self.notices.tried[key] = self.targets.notice_request(notice)
 
     def _drain_now(self):
         """Record the uploads that arrived, without waiting."""
@@ -186,7 +269,13 @@ class Watcher:
 
     def wait_for_work(self):
         """Block until uploads arrive (then batch them) or an alert falls due."""
-        due = self.schedule.seconds_to_next_due(self.targets.form(), self.state)
+        superevents = self.targets.form()
+        if self.o4:
+            due = self.notices.seconds_to_next_due(superevents)
+            # Sign-offs and the store's superevents are looked at this often.
+            due = min(due or STORE_SUPEREVENTS_SECONDS, STORE_SUPEREVENTS_SECONDS)
+        else:
+            due = self.schedule.seconds_to_next_due(superevents, self.state)
         limits = [x for x in (due, self.uploads.next_settle()) if x is not None]
         deadline = time.monotonic() + (min(limits) if limits else 3600.0)
         while not self.stop.is_set():
@@ -211,6 +300,9 @@ class Watcher:
             self.targets.refresh_event(graceid, quiet=True)  # no line per event
         self.targets.resume_products()
         superevents = self.targets.form()
+        if self.o4:
+            self._resume_o4(superevents)
+            return
         present = self.state.resume(
             superevents,
             lambda sid: alert_path(self.results, sid),
@@ -224,6 +316,37 @@ class Watcher:
             len(self.targets.events),
             len(self.targets.form()),
             self.state.produced_count(),
+        )
+
+    def _resume_o4(self, superevents):
+        """O4 resume: in-flight requests are redone; sequences made by another
+        run (a batch replay) from the current inputs are taken as they are."""
+        self.sequences.resume()
+        for sid, record in superevents.items():
+            if sid in self.state.sequences:
+                continue
+            path = self.notices.sequence_path(sid)
+            try:
+                mtime = os.stat(path).st_mtime_ns
+            except FileNotFoundError:
+                continue
+            if self.targets.sequence_inputs_written_before(record, mtime):
+                entry = self.sequences.entry(sid)
+                entry.update(
+                    status="produced", signature=self.targets.sequence_signature(record)
+                )
+        self.state.save()
+        sent = sum(
+            1
+            for entry in self.state.sequences.values()
+            for notice in entry.get("notices", {}).values()
+            if notice.get("status") == "produced"
+        )
+        log.info(
+            "resumed: %d events, %d superevents, %d notices already sent",
+            len(self.targets.events),
+            len(superevents),
+            sent,
         )
 
     def serve(self):
