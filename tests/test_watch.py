@@ -135,8 +135,10 @@ def wait_replay(offset, gps):
 
 @pytest.fixture
 def config(tmp_path):
+    # These tests replay the O3 flow (one preliminary at the timeout, in
+    # alert.json); O4's notices are tests/test_watch_o4.py's.
     path = tmp_path / "watch.yaml"
-    path.write_text(f"orchestrator_timeout: {TIMEOUT}\n")
+    path.write_text(f"orchestrator_policy: O3\norchestrator_timeout: {TIMEOUT}\n")
     return path
 
 

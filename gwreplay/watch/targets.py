@@ -447,7 +447,11 @@ class Targets:
         if any(g not in self.events for g in graceids):
             return []
         plan = self.plan_of(graceids)
-        return notice_plan.notice_outputs(plan, sid, notice)[1:]
+        names = notice_plan.notice_outputs(plan, sid, notice)
+        # The notice job's own files (its JSON, and any other form of it
+        # under the same stem) are not follow-ups.
+        stem = names[0].rsplit(".", 1)[0] + "."
+        return [name for name in names if not name.startswith(stem)]
 
     def frames_ready(self, record):
         """Whether the state-vector check can run now and give its final answer.
