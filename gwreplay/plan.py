@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from . import products
 from .atomic import write_text
 from .clock import annotation_ready_time
-from .policies import follows_sequence, manager_settings, policy_of
+from .policies import follows_sequence, manager_settings, policy_of, writes_voevent
 from .provenance import sources_digest, stat_key
 from .store import load_store
 from .superevents import CONFIG_KEYS as SUPEREVENT_KEYS
@@ -48,7 +48,7 @@ class Plan:
     #: The orchestrator policy replayed (gwreplay.policies).
     policy: str = "O3"
     #: Whether notices get a VOEvent form (gwreplay.policies.writes_voevent).
-    voevent: bool = True
+    voevent: bool = False
     event_products: dict = field(default_factory=dict)
     superevents: dict = field(default_factory=dict)
     skipped: list = field(default_factory=list)
@@ -168,7 +168,12 @@ def ready_times(plan, replay_bayestar_seconds):
 def make_plan(store_root, results, config):
     """Load the store and decide every target of the replay."""
     store = load_store(store_root)
-    plan = Plan(store=store, results=os.path.abspath(results), policy=policy_of(config))
+    plan = Plan(
+        store=store,
+        results=os.path.abspath(results),
+        policy=policy_of(config),
+        voevent=writes_voevent(config),
+    )
     disabled = config["bayestar_disabled_detectors"]
     for graceid, event in store.events.items():
         if products.is_cbc_event(event) and missing_source(event):

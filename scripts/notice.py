@@ -99,6 +99,7 @@ def alert(smk):
 
 STEPS = {
     "notice": notice,
+    "notice_voevent": voevent,
     "notice_circular": circular,
     "notice_plot": plot,
     "alert": alert,
