@@ -179,7 +179,9 @@ def dry_run_jobs(output):
 def test_dry_run_parses_profile_and_groups_superevents(name, small_store, tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "gwreplay.cli", "run", str(small_store)]
-        + ["--results", str(tmp_path / "results"), "--profile", name, "--dry-run"],
+        + ["--results", str(tmp_path / "results"), "--profile", name, "--dry-run"]
+        # The "superevent" group is O3's superevent job; O4 has a checkpoint.
+        + ["--", "--config", "orchestrator_policy=O3"],
         capture_output=True,
         text=True,
     )
