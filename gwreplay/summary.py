@@ -213,10 +213,14 @@ def unrecorded_failures(plan, recorded):
             rule = PRODUCT_RULES.get(product, product)
             if (rule, graceid) not in recorded:
                 rows.append(_unrecorded(rule, graceid, product))
+    # O4 notice jobs' records (keys <SID>-<N>-<Type> and the like) explain
+    # their superevent's missing alert.json too.
+    notice_failed = {key.split("-")[0] for _, key in recorded if "-" in key}
     for sid, superevent in sorted(plan.superevents.items()):
         if (
             not os.path.exists(plan.superevent_result(sid, ALERT))
             and not recorded.intersection((stage, sid) for stage in SUPEREVENT_STAGES)
+            and sid not in notice_failed
             and superevent["preferred_event"] not in missing_results
         ):
             rows.append(_unrecorded("superevent", sid, ALERT))
