@@ -37,6 +37,7 @@ import json
 import os
 
 from .atomic import write_text
+from .policies import TIMEOUT_POLICIES
 from .products import SUPEREVENT_OUTPUTS
 from .provenance import package_versions, sources_digest, stat_key, store_files
 
@@ -132,6 +133,34 @@ def write_stamp(results, *, code, config, listing, plan):
     write_text(os.path.join(results, STAMP), json.dumps(stamp, sort_keys=True))
 
 
+def superevent_outputs(plan, superevent_id):
+    """Every result of a superevent's jobs that exists once it is complete,
+    its target (``alert.json``) last.
+
+    O3 and 2018: the one ``superevent`` job's :data:`SUPEREVENT_OUTPUTS`.
+    O4: the checkpoint's ``superevent.json``, ``dq.json`` and
+    ``sequence.json``, then every file of every notice the sequence lists
+    (:func:`gwreplay.notice_plan.alert_record_inputs`), known only once
+    ``sequence.json`` exists (a missing one is itself a missing output).
+    """
+    paths = [plan.superevent_result(superevent_id, n) for n in SUPEREVENT_OUTPUTS]
+    if plan.policy in TIMEOUT_POLICIES:
+        return paths
+    # Imported here: the notices' modules load plotting code.
+    from .notice_plan import alert_record_inputs
+    from .notices import SEQUENCE
+
+    target = paths.pop()
+    paths.append(plan.superevent_result(superevent_id, SEQUENCE))
+    try:
+        with open(paths[-1], encoding="utf-8") as f:
+            sequence = json.load(f)
+        paths += alert_record_inputs(plan, superevent_id, sequence)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no (readable) sequence.json: a missing output already
+    return paths + [target]
+
+
 def outdated_targets(plan, stamp, *, code, config, listing):
     """The targets a run must hand to Snakemake, or None for all of them.
 
@@ -158,12 +187,18 @@ def outdated_targets(plan, stamp, *, code, config, listing):
                 targets.add(path)
                 rebuilt_events.add(graceid)
     for sid, superevent in plan.superevents.items():
-        outputs = [plan.superevent_result(sid, name) for name in SUPEREVENT_OUTPUTS]
+        outputs = superevent_outputs(plan, sid)
+        # O4: each notice has a preferred event of its own, any G-event's.
+        carried = (
+            {superevent["preferred_event"]}
+            if plan.policy in TIMEOUT_POLICIES
+            else set(superevent["gw_events"])
+        )
         if (
             old_plan["superevents"].get(sid) != new_plan["superevents"][sid]
             or sid in changed
             or changed.intersection(superevent["gw_events"])
-            or superevent["preferred_event"] in rebuilt_events
+            or carried & rebuilt_events
             or not all(os.path.exists(path) for path in outputs)
         ):
             targets.add(outputs[-1])

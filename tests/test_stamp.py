@@ -78,8 +78,12 @@ def test_cached_plan_equals_the_plan_and_follows_the_store(
     assert cached_plan(store, results, changed).superevents == {}
 
 
-def finished(plan):
-    """Placeholder files for every planned result, as after a complete run."""
+def finished(plan, notices=()):
+    """Placeholder files for every planned result, as after a complete run.
+
+    Under O4 (the default policy) the superevent checkpoint also writes
+    sequence.json: here a sequence of ``notices`` (none by default).
+    """
     paths = plan.targets() + [
         plan.superevent_result(sid, name)
         for sid in plan.superevents
@@ -89,6 +93,11 @@ def finished(plan):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:
             f.write("{}")
+    if plan.policy == "O4":
+        for sid in plan.superevents:
+            sequence = {"superevent_id": sid, "notices": list(notices)}
+            with open(plan.superevent_result(sid, "sequence.json"), "w") as f:
+                json.dump(sequence, f)
 
 
 def test_outdated_targets(tmp_path, config):
@@ -131,6 +140,49 @@ def test_outdated_targets(tmp_path, config):
     ) == sorted(grown.superevent_result(sid, "alert.json") for sid in (first, new_sid))
 
 
+def test_outdated_targets_o4_sequence_and_notices(tmp_path, config):
+    """O4: sequence.json and each file of each notice it lists are outputs
+    of the superevent too, though Snakemake only learns of the notices once
+    the checkpoint has run."""
+    store, results = tmp_path / "store", tmp_path / "results"
+    burst_store(store, offsets=(0,))
+    plan = make_plan(store, results, dict(config, orchestrator_policy="O4"))
+    (sid,) = plan.superevents
+    # One significant Preliminary of the cWB burst: its alert JSON and Avro,
+    # its circular, and its plot of the burst's own sky map.
+    notice = {
+        "alert_number": 1,
+        "alert_type": "Preliminary",
+        "preferred_event": "G900100",
+        "significant": True,
+    }
+    names = (
+        f"{sid}-1-Preliminary.json",
+        f"{sid}-1-Preliminary.avro",
+        "preliminary-circular-1.txt",
+        "skyprobcc_cWB-1.png",
+    )
+    finished(plan, [notice])
+    for name in names:
+        with open(plan.superevent_result(sid, name), "w") as f:
+            f.write("{}")
+    code, listing = code_digest(), store_listing(store)
+    write_stamp(results, code=code, config="c", listing=listing, plan=plan)
+    stamp = read_stamp(results)
+    target = [plan.superevent_result(sid, "alert.json")]
+    assert outdated_targets(plan, stamp, code=code, config="c", listing=listing) == []
+    for name in (*names, "sequence.json"):
+        path = plan.superevent_result(sid, name)
+        data = open(path).read()
+        os.unlink(path)
+        assert (
+            outdated_targets(plan, stamp, code=code, config="c", listing=listing)
+            == target
+        ), name
+        with open(path, "w") as f:
+            f.write(data)
+
+
 # --- the real workflow ---------------------------------------------------------
 
 
@@ -163,11 +215,13 @@ def test_reruns_do_only_what_changed(tmp_path):
     assert "Building DAG" not in output
     assert mtimes(results) == before
 
-    # A new event: its superevent's job runs, and no other.
+    # A new event: its superevent's job runs, and no other. (A rule under
+    # O3, a checkpoint under the O4 default.)
     add_burst(store, "G900102", T0 + 4000, ra=200.0)
     status, output = gwreplay("run", str(store), "--results", str(results))
     assert status == 0, output
-    assert len(re.findall(r"^(local)?rule superevent:$", output, re.MULTILINE)) == 1
+    ran = re.findall(r"^(local)?(rule|checkpoint) superevent:$", output, re.M)
+    assert len(ran) == 1, output
     after = mtimes(results)
     assert {p: after[p] for p in before} == before
     assert len(after) > len(before)
