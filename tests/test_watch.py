@@ -111,6 +111,15 @@ class WatcherProcess:
             if self.proc.poll() is not None:
                 break
             time.sleep(0.2)
+        # Stop the watcher before failing: a failed test must not leave it
+        # running (and replaying) in the background.
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
         pytest.fail(f"watcher log never matched {pattern!r}:\n{self.log()}")
 
     def stop(self, timeout=150):
