@@ -14,7 +14,9 @@ durations), ``.snakemake/`` (Snakemake's state), ``.failures/`` (failure
 records, none here) and the provenance digest cache.
 """
 
+import csv
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -125,17 +127,41 @@ def test_every_output_is_byte_identical(two_replays):
 
 
 def test_the_comparison_covers_every_kind_of_output(two_replays):
-    """So that the test above cannot pass on an empty or partial replay."""
+    """So that the test above cannot pass on an empty or partial replay.
+
+    The default (O4) policy: each of the four superevents is significant
+    (the bursts' FAR 1e-10 Hz times the burst trials factor 3, G211117's
+    5e-16 Hz times 7, are below 1/(365 d) and 1/(30 d)) and none has an ADV
+    sign-off, so gwcelery 3.0.0 sends it two Preliminary notices: one at
+    once, one after superevent_clean_up_timeout. Each notice is an alert
+    JSON, its Avro, a circular draft and a plot of its sky map.
+    """
     _, first, _ = two_replays
     names = set(first)
     assert "events/G211117/bayestar.fits.gz" in names
     assert "events/G211117/p_astro_gstlal.json" in names
     assert "events/G211117/source_classification.json" in names
-    alerts = first["alerts.csv"].decode().splitlines()
-    assert len(alerts) == 5 and all(row.endswith(",sent") for row in alerts[1:])
-    for suffix in (".png", "-1-Preliminary.xml", "-1-Preliminary.json", ".fits.gz"):
-        assert sum(name.endswith(suffix) for name in names) >= 2, suffix
-    assert sum(name.endswith("circular.txt") for name in names) == 4
+    rows = list(csv.DictReader(io.StringIO(first["alerts.csv"].decode())))
+    assert len(rows) == 8
+    assert all(row["status"] == "sent" for row in rows)
+    assert all(row["alert_type"] == "Preliminary" for row in rows)
+    assert all(row["significant"] == "true" for row in rows)
+    superevents = {row["superevent_id"] for row in rows}
+    assert len(superevents) == 4
+    for sid in superevents:
+        numbers = sorted(r["alert_number"] for r in rows if r["superevent_id"] == sid)
+        assert numbers == ["1", "2"], sid
+        folder = f"superevents/{sid}/"
+        for name in ("superevent.json", "dq.json", "sequence.json", "alert.json"):
+            assert folder + name in names
+        for number in (1, 2):
+            for suffix in ("json", "avro"):
+                assert f"{folder}{sid}-{number}-Preliminary.{suffix}" in names
+            assert f"{folder}preliminary-circular-{number}.txt" in names
+            plots = [n for n in names if n.startswith(folder)]
+            assert sum(n.endswith(f"-{number}.png") for n in plots) == 1, plots
+    # The CBC superevent's plots are of BAYESTAR's sky map.
+    assert sum(name.endswith("/bayestar-2.png") for name in names) == 1
 
 
 def test_no_results_path_leaks_into_outputs(two_replays):
