@@ -26,9 +26,9 @@ BROKEN_EVENT = dict(
 )
 
 
-@pytest.fixture(scope="module")
-def replay(reference_dir, tmp_path_factory):
-    root = tmp_path_factory.mktemp("workflow")
+def replay_store(reference_dir, root, *extra):
+    """Write the store under ``root``, replay it (``extra``: arguments after
+    ``--``); return (store, results, status, output)."""
     store, results = root / "store", root / "results"
     ref = reference_dir / "G211117"
     write_event(
@@ -44,9 +44,23 @@ def replay(reference_dir, tmp_path_factory):
         store, BROKEN_EVENT, {"coinc.xml": b"", "psd.xml.gz": ref / "psd.xml.gz"}
     )
     status, output = gwreplay(
-        "run", str(store), "--results", str(results), "--cores", "2"
+        "run", str(store), "--results", str(results), "--cores", "2", *extra
     )
     return store, results, status, output
+
+
+@pytest.fixture(scope="module")
+def replay(reference_dir, tmp_path_factory):
+    """The store replayed under the default policy."""
+    return replay_store(reference_dir, tmp_path_factory.mktemp("workflow"))
+
+
+@pytest.fixture(scope="module")
+def replay_o3(reference_dir, tmp_path_factory):
+    """The store replayed under O3."""
+    # test_alerts_table_and_notices checks O3's outputs (VOEvent, circular.txt).
+    extra = ("--", "--config", "orchestrator_policy=O3")
+    return replay_store(reference_dir, tmp_path_factory.mktemp("workflow_o3"), *extra)
 
 
 def read_csv(path):
@@ -76,12 +90,12 @@ def test_cbc_event_annotations(replay):
     assert not (results / "events" / "G000002").exists()  # bursts get nothing
 
 
-def test_alerts_table_and_notices(replay):
+def test_alerts_table_and_notices(replay_o3):
     import voeventparse
 
     from gwreplay.gwalert import validate_gwalert
 
-    _, results, _, _ = replay
+    _, results, _, _ = replay_o3
     rows = {r["preferred_event"]: r for r in read_csv(results / "alerts.csv")}
     assert set(rows) == {"G211117", "G000002", "G000003"}
     for graceid in ("G211117", "G000002"):
