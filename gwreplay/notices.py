@@ -33,8 +33,6 @@ from .store import SIGNOFFS
 from .voevent import write_voevent
 from .xmlguard import screen_skymap
 
-#: The superevent job's record of the sequence (O4 policy).
-SEQUENCE = "sequence.json"
 #: Notice type -> gwcelery's ``alert_type`` (circular names, alert JSON).
 ALERT_TYPES = {
     "EarlyWarning": "earlywarning",

@@ -153,6 +153,10 @@ PRODUCT_RULES = {product.name: product.rule for product in EVENT_PRODUCTS}
 #: order it writes them; the last is the superevent's target.
 SUPEREVENT_OUTPUTS = ("superevent.json", "dq.json", "alert.json")
 
+#: The O4 superevent job's record of its alert sequence (a Snakemake
+#: checkpoint: rules/superevent_o4.smk), beside superevent.json and dq.json.
+SEQUENCE = "sequence.json"
+
 #: The steps of the ``superevent`` job, as its failure records name them.
 SUPEREVENT_STAGES = ("superevent", "check_vectors", "preliminary_alert")
 

@@ -148,7 +148,7 @@ def superevent_outputs(plan, superevent_id):
         return paths
     # Imported here: the notices' modules load plotting code.
     from .notice_plan import alert_record_inputs
-    from .notices import SEQUENCE
+    from .products import SEQUENCE
 
     target = paths.pop()
     paths.append(plan.superevent_result(superevent_id, SEQUENCE))

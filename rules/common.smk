@@ -9,7 +9,7 @@ from gwreplay.dq import CONFIG_KEYS as DQ_KEYS
 from gwreplay.policies import follows_sequence, overlaid_settings, sequence_settings
 from gwreplay.clock import upload_ready_time
 from gwreplay.config import module_settings
-from gwreplay.products import product_uploads
+from gwreplay.products import SEQUENCE, product_uploads
 from gwreplay.stamp import DRIVER_VARIABLE, remove_stamp
 from gwreplay.summary import write_summaries
 
@@ -76,7 +76,7 @@ def notice_inputs(wildcards):
     sequence = sequence_of(wildcards.superevent_id)
     notice = notice_plan.notice_of(sequence, wildcards.number, wildcards.alert_type)
     return dict(
-        sequence=PLAN.superevent_result(wildcards.superevent_id, "sequence.json"),
+        sequence=PLAN.superevent_result(wildcards.superevent_id, SEQUENCE),
         **notice_plan.notice_inputs(PLAN, notice),
     )
 
@@ -86,7 +86,7 @@ def voevent_inputs(wildcards):
     sequence = sequence_of(wildcards.superevent_id)
     notice = notice_plan.notice_of(sequence, wildcards.number, "Preliminary")
     return dict(
-        sequence=PLAN.superevent_result(wildcards.superevent_id, "sequence.json"),
+        sequence=PLAN.superevent_result(wildcards.superevent_id, SEQUENCE),
         notice=notice_plan.notice_json_path(PLAN, wildcards.superevent_id, notice),
         **notice_plan.notice_inputs(PLAN, notice),
     )
@@ -96,7 +96,7 @@ def circular_inputs(wildcards):
     """A circular needs the notices sent up to it and the events."""
     sequence = sequence_of(wildcards.superevent_id)
     return dict(
-        sequence=PLAN.superevent_result(wildcards.superevent_id, "sequence.json"),
+        sequence=PLAN.superevent_result(wildcards.superevent_id, SEQUENCE),
         **notice_plan.circular_inputs(
             PLAN, wildcards.superevent_id, sequence, wildcards.number
         ),
@@ -108,7 +108,7 @@ def plot_inputs(wildcards):
     sequence = sequence_of(wildcards.superevent_id)
     notice = sequence["notices"][int(wildcards.number) - 1]
     return {
-        "sequence": PLAN.superevent_result(wildcards.superevent_id, "sequence.json"),
+        "sequence": PLAN.superevent_result(wildcards.superevent_id, SEQUENCE),
         "skymap": notice_plan.plot_skymap_input(PLAN, notice),
     }
 
@@ -118,7 +118,7 @@ def alert_record_inputs(wildcards):
     sid = wildcards.superevent_id
     sequence = sequence_of(sid)
     return {
-        "sequence": PLAN.superevent_result(sid, "sequence.json"),
+        "sequence": PLAN.superevent_result(sid, SEQUENCE),
         "files": notice_plan.alert_record_inputs(PLAN, sid, sequence),
     }
 

@@ -7,6 +7,7 @@ gwreplay.dq checks the state vectors; gwreplay.notices replays gwcelery
 from gwreplay.atomic import write_json
 from gwreplay.dq import check_vectors, write_dq
 from gwreplay.notices import replay_sequence
+from gwreplay.products import SEQUENCE
 from gwreplay.smk import run_job, stage
 from gwreplay.store import load_event_json
 
@@ -22,7 +23,7 @@ def main(smk):
             superevent, preferred_event, store=smk.params.store, **smk.params.dq_conf
         )
         write_dq(smk.output.dq, dq)
-    with stage("alert_sequence", event_id=sid, file="sequence.json"):
+    with stage("alert_sequence", event_id=sid, file=SEQUENCE):
         sequence = replay_sequence(
             superevent,
             [load_event_json(path) for path in smk.input.events],

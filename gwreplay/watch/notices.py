@@ -27,6 +27,7 @@ import logging
 import os
 
 from .. import notices
+from ..products import SEQUENCE
 from .clock import watch_grace_seconds
 from .targets import alert_path
 
@@ -75,7 +76,7 @@ class NoticeSchedule:
         self.tried = {}  # (sid, number) -> request of a failed notice
 
     def sequence_path(self, sid):
-        return alert_path(self.results, sid, notices.SEQUENCE)
+        return alert_path(self.results, sid, SEQUENCE)
 
     def read(self, sid):
         """``(sequence, mtime_ns)`` of the superevent, or ``(None, None)``."""
@@ -112,7 +113,7 @@ class NoticeSchedule:
                 continue  # failed from these very inputs
             sequence, mtime = self.read(sid)
             if sequence is None:
-                log.info("%s of %s is gone; requested again", notices.SEQUENCE, sid)
+                log.info("%s of %s is gone; requested again", SEQUENCE, sid)
                 urgent.append(("sequence", sid, signature))
                 continue
             self._announce(sid, sequence, mtime, now)

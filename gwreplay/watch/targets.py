@@ -27,6 +27,7 @@ from ..products import (
     EVENT_UPLOADS,
     PRODUCT_RULES,
     PRODUCTS_BY_NAME,
+    SEQUENCE,
     alert_source_upload,
     is_cbc_event,
     product_uploads,
@@ -125,7 +126,7 @@ class Targets:
         if kind == "product":
             return [product_path(self.results, *key)]
         if kind == "sequence":
-            return [alert_path(self.results, key, "sequence.json")]
+            return [alert_path(self.results, key, SEQUENCE)]
         if kind == "notice":
             return [alert_path(self.results, key[0], inputs["file"])]
         if kind == "followup":
