@@ -231,3 +231,21 @@ def write_circular(path, *args, **kwargs):
     text = compose_circular(*args, **kwargs)
     write_text(path, text + "\n")
     return text
+
+
+def write_retraction_circular(
+    path, superevent, preferred_event, files, labels, *, events=None, gracedb_host
+):
+    """The Retraction circular (``ligo.followup_advocate.compose_retraction``,
+    as gwcelery 3.0.0's ``create_retraction_circular``), written as
+    :func:`write_circular` does. Arguments as :class:`ReplayGraceDb`'s."""
+    import ligo.followup_advocate
+
+    client = ReplayGraceDb(
+        superevent, preferred_event, files, labels, events, gracedb_host=gracedb_host
+    )
+    text = ligo.followup_advocate.compose_retraction(
+        client.superevent_id, client=client, remove_text_wrap=True
+    )
+    write_text(path, text + "\n")
+    return text

@@ -22,10 +22,11 @@ import json
 import os
 
 from .atomic import write_json
-from .circular import ReplayGraceDb, write_circular
+from .circular import write_circular, write_retraction_circular
 from .errors import EventInputError
 from .gwalert import write_gwalert, write_retraction_gwalert
 from .o4_uploads import validate_p_astro
+from .orchestrator import load_annotation
 from .policies.sequence import alert_sequence
 from .products import notice_names, plot_name
 from .skymap_plot import plot_skymap
@@ -120,7 +121,9 @@ def write_notice_voevent(
         preferred_event,
         labels,
         skymap,
-        _load_json(graceid, source_classification),
+        load_annotation(graceid, source_classification)
+        if source_classification
+        else None,
         validate_p_astro(graceid, p_astro) if p_astro else None,
         notice["due"],
         significant=bool(notice["significant"]),
@@ -159,16 +162,6 @@ def replay_sequence(superevent, events, dq, *, ready, signoffs_path, settings):
         "vetoed": bool(dq["vetoed"]),
         "notices": notices,
     }
-
-
-def _load_json(event_id, path):
-    if not path:
-        return None
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError) as exc:
-        raise EventInputError(event_id, os.path.basename(path), str(exc)) from exc
 
 
 def write_notice(path, avro_path, superevent, notice, preferred_event, **kwargs):
@@ -212,7 +205,9 @@ def write_notice_json(
         dict(superevent, t_0=preferred_event["gpstime"]),
         preferred_event,
         skymap,
-        _load_json(graceid, source_classification),
+        load_annotation(graceid, source_classification)
+        if source_classification
+        else None,
         probabilities,
         notice["due"],
         significant=bool(notice["significant"]),
@@ -237,37 +232,28 @@ def write_notice_circular(
     ligo-followup-advocate composes it (``compose`` or, for a Retraction,
     ``compose_retraction``) over a read-only stand-in for GraceDB.
     """
-    from .atomic import write_text
-
-    sid = superevent["superevent_id"]
     known = {e["graceid"]: e for e in events if e["created"] <= notice["due"]}
     known[preferred_event["graceid"]] = preferred_event
-    record = dict(superevent, gw_events=sorted(known))
-    files = {os.path.basename(p): p for p in notice_paths}
-    if notice["alert_type"] != "Retraction":
-        return write_circular(
-            path,
-            record,
-            preferred_event,
-            files,
-            labels,
-            events=known,
-            gracedb_host=gracedb_host,
-        )
-    import ligo.followup_advocate
-
-    client = ReplayGraceDb(
-        record, preferred_event, files, labels, known, gracedb_host=gracedb_host
+    write = (
+        write_retraction_circular
+        if notice["alert_type"] == "Retraction"
+        else write_circular
     )
-    text = ligo.followup_advocate.compose_retraction(
-        sid, client=client, remove_text_wrap=True
+    return write(
+        path,
+        dict(superevent, gw_events=sorted(known)),
+        preferred_event,
+        {os.path.basename(p): p for p in notice_paths},
+        labels,
+        events=known,
+        gracedb_host=gracedb_host,
     )
-    write_text(path, text + "\n")
-    return text
 
 
-def write_notice_plot(path, superevent_id, skymap):
-    """The all-sky plot of the notice's sky map (ligo-skymap-plot's figure)."""
+def write_notice_plot(path, superevent_id, graceid, skymap):
+    """The all-sky plot of the notice's sky map (ligo-skymap-plot's figure),
+    after the same header screen as the notice (a bad map fails, named)."""
+    screen_skymap(graceid, skymap)
     plot_skymap(skymap, path, event_id=superevent_id)
 
 

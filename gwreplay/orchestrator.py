@@ -40,7 +40,9 @@ CONFIG_KEYS = (
 )
 
 
-def _load_json(event_id, path):
+def load_annotation(event_id, path):
+    """An annotation's JSON (classification, p_astro) of ``event_id``; a file
+    that is missing or not JSON fails naming the event and the file."""
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
@@ -127,13 +129,15 @@ def preliminary_alert(
 
     classification = probabilities = None
     if source_classification:
-        classification = _load_json(preferred_event["graceid"], source_classification)
+        classification = load_annotation(
+            preferred_event["graceid"], source_classification
+        )
         files["source_classification.json"] = os.path.join(
             out_dir, "source_classification.json"
         )
         write_json(files["source_classification.json"], classification)
     if p_astro:
-        probabilities = _load_json(preferred_event["graceid"], p_astro)
+        probabilities = load_annotation(preferred_event["graceid"], p_astro)
         files["p_astro.json"] = os.path.join(out_dir, "p_astro.json")
         write_json(files["p_astro.json"], probabilities)
 

@@ -83,8 +83,13 @@ def circular(smk):
 
 def plot(smk):
     """``<skymap>-<N>.png``."""
+    sequence = _sequence(smk)
+    wanted = sequence["notices"][int(smk.wildcards.number) - 1]
     notices.write_notice_plot(
-        smk.output.plot, smk.wildcards.superevent_id, smk.input.skymap
+        smk.output.plot,
+        smk.wildcards.superevent_id,
+        wanted["preferred_event"],
+        smk.input.skymap,
     )
 
 
