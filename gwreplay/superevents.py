@@ -54,16 +54,20 @@ from .ids import validate_graceid, validate_superevent_id
 # Settings are keyword-only arguments; their defaults (gwcelery's values)
 # live in config/config.yaml alone (gwreplay.config).
 
-#: The configuration keys this module reads (:func:`form_superevents`).
-CONFIG_KEYS = (
-    "superevent_far_threshold",
-    "orchestrator_timeout",
+#: The time windows of the manager: an event's segment and the t_0 query.
+WINDOW_KEYS = (
     "superevent_d_t_start",
     "superevent_d_t_end",
     "superevent_default_d_t_start",
     "superevent_default_d_t_end",
     "superevent_query_d_t_start",
     "superevent_query_d_t_end",
+)
+#: The configuration keys this module reads (:func:`form_superevents`).
+CONFIG_KEYS = (
+    "superevent_far_threshold",
+    "orchestrator_timeout",
+    *WINDOW_KEYS,
     "preliminary_alert_far_threshold",
     "preliminary_alert_trials_factor",
 )

@@ -6,6 +6,8 @@ config/config.yaml holds the constants that differ from the top-level keys
 top-level keys, which are gwcelery's O3 values.
 """
 
+from ..superevents import WINDOW_KEYS
+
 #: The policies a replay can follow, oldest first.
 POLICIES = ("2018", "O3", "O4")
 #: The policy of a replay that names none: what users replay now. The
@@ -18,17 +20,6 @@ DEFAULT_POLICY = "O4"
 TIMEOUT_POLICIES = ("2018", "O3")
 #: The settings of every era (docs/policies.md).
 CONFIG_KEYS = ("orchestrator_policy", "policies", "voevent")
-
-#: Superevent-manager keys a policy block may set for stores without
-#: ``superevents/`` (O4: gwcelery 2.10.0's windows, with O4's pipelines).
-MANAGER_WINDOW_KEYS = (
-    "superevent_d_t_start",
-    "superevent_d_t_end",
-    "superevent_default_d_t_start",
-    "superevent_default_d_t_end",
-    "superevent_query_d_t_start",
-    "superevent_query_d_t_end",
-)
 
 
 class UnknownPolicyError(ValueError):
@@ -73,7 +64,7 @@ def manager_settings(config, keys):
     """
     block = policy_block(config)
     return {
-        key: block[key] if key in MANAGER_WINDOW_KEYS and key in block else config[key]
+        key: block[key] if key in WINDOW_KEYS and key in block else config[key]
         for key in keys
     }
 
