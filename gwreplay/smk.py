@@ -85,3 +85,21 @@ def run_job(snakemake, func, *, key, event_id, file="-"):
         sys.exit(f"gwreplay: {rule}: {blamed_id}: {blamed_file}: {reason}")
     with contextlib.suppress(FileNotFoundError):
         os.unlink(record)
+
+
+def superevent_and_vectors(smk):
+    """First steps of both superevent jobs (O3's and O4's): write
+    superevent.json, then the state-vector check's dq.json under its own
+    stage. Returns the superevent, its preferred event and the check."""
+    from .dq import check_vectors, write_dq
+    from .store import load_event_json
+
+    superevent = smk.params.superevent
+    write_json(smk.output.superevent, superevent)
+    preferred_event = load_event_json(smk.input.event_json)
+    with stage("check_vectors", event_id=superevent["superevent_id"], file="frames"):
+        dq = check_vectors(
+            superevent, preferred_event, store=smk.params.store, **smk.params.dq_conf
+        )
+        write_dq(smk.output.dq, dq)
+    return superevent, preferred_event, dq

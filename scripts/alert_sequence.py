@@ -5,24 +5,16 @@ gwreplay.dq checks the state vectors; gwreplay.notices replays gwcelery
 """
 
 from gwreplay.atomic import write_json
-from gwreplay.dq import check_vectors, write_dq
 from gwreplay.notices import replay_sequence
 from gwreplay.products import SEQUENCE
-from gwreplay.smk import run_job, stage
+from gwreplay.smk import run_job, stage, superevent_and_vectors
 from gwreplay.store import load_event_json
 
 
 def main(smk):
     """Write superevent.json, dq.json, then sequence.json."""
-    superevent = smk.params.superevent
+    superevent, _, dq = superevent_and_vectors(smk)
     sid = superevent["superevent_id"]
-    write_json(smk.output.superevent, superevent)
-    preferred_event = load_event_json(smk.input.event_json)
-    with stage("check_vectors", event_id=sid, file="frames"):
-        dq = check_vectors(
-            superevent, preferred_event, store=smk.params.store, **smk.params.dq_conf
-        )
-        write_dq(smk.output.dq, dq)
     with stage("alert_sequence", event_id=sid, file=SEQUENCE):
         sequence = replay_sequence(
             superevent,

@@ -7,24 +7,15 @@ that failed (``check_vectors`` or ``preliminary_alert``).
 
 import os
 
-from gwreplay.atomic import write_json
-from gwreplay.dq import check_vectors, write_dq
 from gwreplay.orchestrator import preliminary_alert
-from gwreplay.smk import run_job, stage
+from gwreplay.smk import run_job, stage, superevent_and_vectors
 from gwreplay.store import load_event_json
 
 
 def main(smk):
     """Write superevent.json, dq.json, then the alert (or why there is none)."""
-    superevent = smk.params.superevent
+    superevent, preferred_event, dq = superevent_and_vectors(smk)
     sid = superevent["superevent_id"]
-    write_json(smk.output.superevent, superevent)
-    preferred_event = load_event_json(smk.input.event_json)
-    with stage("check_vectors", event_id=sid, file="frames"):
-        dq = check_vectors(
-            superevent, preferred_event, store=smk.params.store, **smk.params.dq_conf
-        )
-        write_dq(smk.output.dq, dq)
     with stage("preliminary_alert", event_id=sid, file="alert"):
         preliminary_alert(
             superevent,
