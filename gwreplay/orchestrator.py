@@ -20,7 +20,7 @@ from .circular import write_circular
 from .clock import events_known_at, notice_time
 from .errors import EventInputError
 from .gwalert import write_gwalert
-from .policies import writes_voevent
+from .policies import voevent_wanted
 from .products import ALERT_COPIES, CIRCULAR, notice_names, plot_name
 from .skymap_plot import copy_skymap, plot_skymap
 from .superevents import should_publish
@@ -150,9 +150,7 @@ def preliminary_alert(
         notice_time=when,
     )
     xml_name, json_name = notice_names(sid)
-    with_voevent = writes_voevent(
-        {"voevent": voevent, "orchestrator_policy": orchestrator_policy}
-    )
+    with_voevent = voevent_wanted(voevent, orchestrator_policy)
     if with_voevent:
         files[xml_name] = os.path.join(out_dir, xml_name)
         write_voevent(

@@ -38,11 +38,16 @@ def policy_of(config):
 
 
 def writes_voevent(config):
-    """Whether the replay writes VOEvent notices: ``voevent``, or when it is
-    null the policy's own (2018 and O3 yes, O4 no: GCN's VOEvents ended)."""
-    if config["voevent"] is None:
-        return policy_of(config) in TIMEOUT_POLICIES
-    return bool(config["voevent"])
+    """Whether the replay writes VOEvent notices (:func:`voevent_wanted`)."""
+    return voevent_wanted(config["voevent"], policy_of(config))
+
+
+def voevent_wanted(voevent, policy):
+    """``voevent``, or when it is null the policy's own: 2018 and O3 yes, O4
+    no (GCN stopped distributing LVK VOEvents on 2026-07-08)."""
+    if voevent is None:
+        return str(policy) in TIMEOUT_POLICIES
+    return bool(voevent)
 
 
 def follows_sequence(config):
