@@ -158,7 +158,12 @@ SUPEREVENT_OUTPUTS = ("superevent.json", "dq.json", "alert.json")
 SEQUENCE = "sequence.json"
 
 #: The steps of the ``superevent`` job, as its failure records name them.
-SUPEREVENT_STAGES = ("superevent", "check_vectors", "preliminary_alert")
+SUPEREVENT_STAGES = (
+    "superevent",
+    "check_vectors",
+    "preliminary_alert",  # 2018, O3
+    "alert_sequence",  # O4 (scripts/alert_sequence.py)
+)
 
 
 def event_products(event, disabled_detectors=()):

@@ -227,9 +227,10 @@ def unrecorded_failures(plan, recorded):
     return rows
 
 
-def _failure_keys(results):
-    pattern = os.path.join(results, ".failures", "*", "*.json")
-    return {os.path.splitext(os.path.basename(path))[0] for path in glob.glob(pattern)}
+def _notice_job_of(plan, key):
+    """O4 notice jobs are keyed ``<SID>-<N>-<Type>`` and the like
+    (scripts/notice.py): true when ``key`` is one of a planned superevent."""
+    return "-" in key and key.split("-")[0] in plan.superevents
 
 
 def failure_rows(plan, final=False):
@@ -247,17 +248,11 @@ def failure_rows(plan, final=False):
         for event_id, filename, reason in plan.skipped
     ]
     planned = set(plan.event_products) | set(plan.superevents)
-    # O4 notice jobs are keyed <SID>-<N>-<Type> and the like (scripts/notice.py).
-    planned |= {
-        key
-        for key in _failure_keys(plan.results)
-        if key.split("-")[0] in plan.superevents
-    }
     pattern = os.path.join(plan.results, ".failures", "*", "*.json")
     recorded = set()
     for path in sorted(glob.glob(pattern)):
         record = _read_json(path)
-        if record and record["key"] in planned:
+        if record and (record["key"] in planned or _notice_job_of(plan, record["key"])):
             recorded.add((record["rule"], record["key"]))
             rows.append(
                 {

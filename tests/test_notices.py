@@ -98,3 +98,37 @@ def test_retraction_circular_is_followup_advocates(tmp_path):
     assert "S240101a" in text and "Retraction" in text
     # retraction.jinja2's own sentence (ligo-followup-advocate).
     assert "S240101a is no longer considered to be a candidate of interest" in text
+
+
+def test_bad_signoffs_fail_their_superevent_alone(tmp_path):
+    """O4 replay of two burst superevents (no BAYESTAR): one's signoffs.json is
+    not JSON. failures.csv names it and the file, with no 'job died' row;
+    the other superevent's notices are all made."""
+    import csv
+
+    from builders import burst_event, gwreplay, write_event
+
+    store, results = tmp_path / "store", tmp_path / "results"
+    skymap = tmp_path / "skyprobcc_cWB.fits"
+    write_gaussian_skymap(skymap, 30.0, 10.0, nside=16)
+    for graceid, gpstime in (("G100001", 1388102883.0), ("G100002", 1388106883.0)):
+        write_event(
+            store, burst_event(graceid, gpstime), {"skyprobcc_cWB.fits": skymap}
+        )
+    # The superevent manager names them by UTC day of t_0 and creation order.
+    bad, good = "S240101a", "S240101b"
+    folder = store / "superevents" / bad
+    folder.mkdir(parents=True)
+    (folder / "signoffs.json").write_text("{not json")
+    status, output = gwreplay("run", str(store), "--results", str(results), "-q")
+    assert status != 0
+    with open(results / "failures.csv", newline="") as f:
+        failures = list(csv.DictReader(f))
+    assert [(r["stage"], r["id"], r["file"]) for r in failures] == [
+        ("alert_sequence", bad, "signoffs.json")
+    ], failures
+    record = json.loads((results / "superevents" / good / "alert.json").read_text())
+    assert record["notices"], record
+    assert not (results / "superevents" / bad / "alert.json").exists()
+    for name in record["files"]:
+        assert (results / "superevents" / good / name).exists(), name
