@@ -149,18 +149,7 @@ class WatchState:
         or Snakemake failed before any job) it is tried again, up to
         :data:`ALERT_ATTEMPTS` times.
         """
-        entry = self.alerts[sid]
-        if reason is None and entry["attempts"] < ALERT_ATTEMPTS:
-            entry["status"] = "retry"
-            log.info(
-                "alert %s not produced (run status %d); will retry (%s)",
-                sid,
-                status,
-                os.path.relpath(logfile, self.results),
-            )
-            return
-        entry.update(status="failed", reason=reason or f"run status {status}")
-        log.info("alert %s failed: %s", sid, entry["reason"])
+        _not_produced(self.alerts[sid], f"alert {sid}", reason, status, logfile, self)
 
     def resume(self, superevents, alert_path, due, clock):
         """Alerts present in RESULTS count as produced; in-flight ones are redone.
