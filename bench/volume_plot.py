@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.volume_plot --dpi 40 100 default --repeat 3
 
 The map is the tests' Gaussian multi-order map with distance layers
-(tests/test_o4_skymaps.py). ``default`` is gwcelery's own setting (a
+(tests/builders.py). ``default`` is gwcelery's own setting (a
 300-dpi grid saved at 100 dpi). Prints, per dpi, the median of the runs, each
 run and the load average beside it: the figure decides whether the volume
 plot can be a product of every O4 notice (docs/benchmarks.md).
@@ -18,7 +18,7 @@ import time
 from ligo.skymap.io import write_sky_map
 
 from gwreplay.o4_skymaps import plot_volume
-from tests.test_o4_skymaps import gaussian_multiorder
+from tests.builders import gaussian_multiorder
 
 
 def main():

@@ -137,3 +137,39 @@ def write_gaussian_skymap(path, ra_deg, dec_deg, sigma_deg=5.0, nside=64):
         gps_creation_time=1e9,
         creator="gwreplay-tests",
     )
+
+
+#: Creation time stamped in :func:`gaussian_multiorder` maps.
+MULTIORDER_CREATED_GPS = 1e9 + 60
+
+
+def gaussian_multiorder(ra=150.0, dec=30.0, sigma=8.0, top_nside=4, rounds=3):
+    """A multi-order map (orders 2..5) with distance layers, by ligo.skymap."""
+    import numpy as np
+    from ligo.skymap import distance, moc
+
+    centre = np.deg2rad([ra, dec])
+
+    def density(radec):
+        ra_, dec_ = radec.T
+        cos_sep = np.sin(dec_) * np.sin(centre[1]) + np.cos(dec_) * np.cos(
+            centre[1]
+        ) * np.cos(ra_ - centre[0])
+        return np.exp((cos_sep - 1) / np.deg2rad(sigma) ** 2)
+
+    table = moc.bayestar_adaptive_grid(density, top_nside=top_nside, rounds=rounds)
+    prob = table["PROBDENSITY"] * moc.uniq2pixarea(table["UNIQ"])
+    table["PROBDENSITY"] /= prob.sum()
+    # Distance varies over the sky, so that the layers' agreement means something.
+    mean = 150 + 100 * np.arange(len(table)) / len(table)
+    mu, sigma_, norm = distance.moments_to_parameters(mean, 0.2 * mean)
+    table["DISTMU"], table["DISTSIGMA"], table["DISTNORM"] = mu, sigma_, norm
+    table.meta.update(
+        objid="G1",
+        instruments={"H1", "L1", "V1"},
+        gps_time=1e9,
+        gps_creation_time=MULTIORDER_CREATED_GPS,
+        distmean=200.0,
+        diststd=40.0,
+    )
+    return table

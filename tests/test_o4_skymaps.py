@@ -9,44 +9,17 @@ import sys
 
 import numpy as np
 import pytest
-from builders import REPO, write_gaussian_skymap
+from builders import (
+    MULTIORDER_CREATED_GPS,
+    REPO,
+    gaussian_multiorder,
+    write_gaussian_skymap,
+)
 
 from gwreplay.errors import EventInputError
 from gwreplay.o4_skymaps import flatten, plot_volume, png_text_chunk, strip_png_text
 
 DPI = 20  # the volume rendering's cost grows as dpi squared (300 dpi: 90 s)
-CREATED_GPS = 1e9 + 60
-
-
-def gaussian_multiorder(ra=150.0, dec=30.0, sigma=8.0, top_nside=4, rounds=3):
-    """A multi-order map (orders 2..5) with distance layers, by ligo.skymap."""
-    from ligo.skymap import distance, moc
-
-    centre = np.deg2rad([ra, dec])
-
-    def density(radec):
-        ra_, dec_ = radec.T
-        cos_sep = np.sin(dec_) * np.sin(centre[1]) + np.cos(dec_) * np.cos(
-            centre[1]
-        ) * np.cos(ra_ - centre[0])
-        return np.exp((cos_sep - 1) / np.deg2rad(sigma) ** 2)
-
-    table = moc.bayestar_adaptive_grid(density, top_nside=top_nside, rounds=rounds)
-    prob = table["PROBDENSITY"] * moc.uniq2pixarea(table["UNIQ"])
-    table["PROBDENSITY"] /= prob.sum()
-    # Distance varies over the sky, so that the layers' agreement means something.
-    mean = 150 + 100 * np.arange(len(table)) / len(table)
-    mu, sigma_, norm = distance.moments_to_parameters(mean, 0.2 * mean)
-    table["DISTMU"], table["DISTSIGMA"], table["DISTNORM"] = mu, sigma_, norm
-    table.meta.update(
-        objid="G1",
-        instruments={"H1", "L1", "V1"},
-        gps_time=1e9,
-        gps_creation_time=CREATED_GPS,
-        distmean=200.0,
-        diststd=40.0,
-    )
-    return table
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +46,7 @@ def test_flatten_agrees_with_the_multiorder_map(tmp_path, multiorder):
     assert order == 5 and len(np.unique(moc.uniq2order(source["UNIQ"]))) > 1
     assert len(prob) == ah.nside_to_npix(2**order)
     assert prob.sum() == pytest.approx(1, abs=1e-12)
-    assert meta["objid"] == "G1" and meta["gps_creation_time"] == CREATED_GPS
+    assert meta["objid"] == "G1" and meta["gps_creation_time"] == MULTIORDER_CREATED_GPS
     # At the centre of every multi-order pixel, the flat pixel there holds
     # that pixel's density times its own area, and the same distance layer.
     level, nested = moc.uniq2nest(np.asarray(source["UNIQ"]))
