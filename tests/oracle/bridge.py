@@ -78,6 +78,55 @@ def conf(name):
     return APP.conf[name]
 
 
+def stock_p_astro(event):
+    """The ``<pipeline>.p_astro.json`` gwcelery 3.0.0 computes for a new event.
+
+    A ``new`` alert about ``event`` goes to ``orchestrator``'s
+    ``handle_match_filter_cbc_event`` if it listens to the event's topic
+    (``<group>_<pipeline>``), run in Celery's eager mode with the handler's
+    other tasks mocked (as gwcelery's tests do) and the real
+    ``p_astro.compute_p_astro``. Returns None when that task is not started,
+    else ``{"args": [snr, far, mass1, mass2, pipeline, sorted instruments],
+    "p_astro": the JSON it returns, parsed}``.
+    """
+    import contextlib
+    from unittest import mock
+
+    from gwcelery.tasks import igwn_alert, orchestrator, p_astro
+
+    handler = orchestrator.handle_match_filter_cbc_event
+    topic = f"{event['group']}_{event['pipeline']}".lower()
+    if handler not in igwn_alert.handler.get(topic, ()):
+        return None
+    compute, found = p_astro.compute_p_astro.run, {}
+
+    def record(*args):
+        found["args"] = [*args[:-1], sorted(args[-1])]
+        text = compute(*args)
+        found["p_astro"] = json.loads(text)
+        return text
+
+    eager = {"task_always_eager": True, "task_eager_propagates": True}
+    saved = {key: APP.conf.get(key) for key in eager}
+    with contextlib.ExitStack() as stack:
+        stack.callback(APP.conf.update, saved)
+        APP.conf.update(eager)
+        stack.enter_context(
+            mock.patch.object(p_astro.compute_p_astro, "run", side_effect=record)
+        )
+        for name in (
+            "gracedb.download._orig_run",
+            "gracedb.upload.run",
+            "gracedb.create_label.run",
+            "bayestar.localize.run",
+            "em_bright.source_properties.run",
+            "mchirp_estimates.binned_mchirp.run",
+        ):
+            stack.enter_context(mock.patch(f"gwcelery.tasks.{name}"))
+        handler({"uid": event["graceid"], "alert_type": "new", "object": event})
+    return found or None
+
+
 FUNCTIONS = {
     function.__name__: function
     for function in (
@@ -89,6 +138,7 @@ FUNCTIONS = {
         check_vector,
         create_base_alert_dict,
         conf,
+        stock_p_astro,
     )
 }
 
