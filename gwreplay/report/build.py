@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 from ..atomic import write_json, write_text
-from . import plots
+from . import notices, plots
 from .files import superevent_files
 from .load import (
     DQ_OUTCOMES,
@@ -131,6 +131,21 @@ def _add_classification(report, tree, truth, truth_by_sid):
     )
 
 
+def _add_notices(report, tree, truth):
+    """notices.tsv and notice_mismatches.tsv (O4 notices against the truth,
+    :mod:`gwreplay.report.notices`); returns summary.json's ``notices``."""
+    counts, mismatches, summary = notices.score_notices(tree, truth)
+    if counts is None:
+        report.skipped.append(summary["reason"])
+    else:
+        report.tables[notices.NOTICES_TABLE] = (counts, list(notices.COUNT_COLUMNS))
+        report.tables[notices.MISMATCHES_TABLE] = (
+            mismatches,
+            list(notices.MISMATCH_COLUMNS),
+        )
+    return summary
+
+
 def _finite(value):
     return value is not None and math.isfinite(value)
 
@@ -183,12 +198,14 @@ def build_report(results, store=None, *, jobs=1, quiet=False):
 
     outcome_rows = _add_outcomes(report, tree, truth)
     _add_classification(report, tree, truth, truth_by_sid)
+    notice_summary = _add_notices(report, tree, truth)
 
     report.skipped.extend(f"sky map unreadable: {e}" for e in skymap_errors)
     report.skipped.extend(tree.problems)
     report.summary = _summary(
         tree, truth, injection_rows, outcome_rows, superevents, searched, ks
     )
+    report.summary["notices"] = notice_summary
     report.summary["skipped"] = list(report.skipped)
     report.plot_data = {
         **searched,

@@ -8,7 +8,8 @@ version, so the page is byte-for-byte reproducible.
 
 import html
 
-from .sections import overview_table, superevent_sections
+from .notices import MISMATCHES_TABLE, NOTICES_TABLE
+from .sections import notice_score_section, overview_table, superevent_sections
 
 #: What each table holds, shown on the page next to its link.
 TABLE_CAPTIONS = {
@@ -19,6 +20,8 @@ TABLE_CAPTIONS = {
     "inj_confusion.csv": "INJ label, expected (rows) vs got (columns)",
     "classification.tsv": "p_astro and source classification per superevent",
     "classification_by_class.csv": "mean and median per true class",
+    NOTICES_TABLE: "O4 notices per tier and type: expected, replayed, matched",
+    MISMATCHES_TABLE: "O4 notices that differ from truth.json, per superevent",
     "summary.json": "the figures of this page, machine-readable",
 }
 #: Tables with at most this many rows are also shown on the page.
@@ -156,6 +159,11 @@ def _inline_sections(report):
         else:
             body = f"<p>{len(wrong)} truth sources: see outcomes.tsv.</p>"
         sections.append(("Outcomes that differ from truth.json", body))
+    if report.summary.get("notices"):
+        counts = report.tables.get(NOTICES_TABLE, (None,))[0]
+        mismatches = report.tables.get(MISMATCHES_TABLE, (None,))[0]
+        body = notice_score_section(report.summary["notices"], counts, mismatches)
+        sections.append(("O4 notices against truth.json", body))
     by_class = _frame(report, "classification_by_class.csv")
     if by_class is not None and len(by_class):
         pivot = by_class.pivot(

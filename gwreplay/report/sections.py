@@ -1,4 +1,5 @@
-"""The superevents of the report page: the sortable overview and one section each.
+"""The superevents of the report page: the sortable overview and one section
+each, and the score of their O4 notices against the truth.
 
 Each section links, relative to ``RESULTS/report/index.html``, what the
 replay wrote for that superevent (:mod:`gwreplay.report.files`): its notices
@@ -23,6 +24,8 @@ OVERVIEW_COLUMNS = (
 )
 #: Pixel width of the all-sky plots shown in a superevent's section.
 SKYMAP_IMAGE_WIDTH = 480
+#: Notice mismatches shown on the page at most (all are in the TSV).
+MISMATCH_MAX_ROWS = 50
 
 
 def cell_text(value):
@@ -137,3 +140,34 @@ def superevent_section(row, files):
 def superevent_sections(superevents):
     """Every superevent's section, in superevent ID order."""
     return [superevent_section(row, files) for row, files in superevents]
+
+
+def notice_score_section(summary, counts, mismatches):
+    """The page's score of the O4 notices (:mod:`gwreplay.report.notices`):
+    the counts per tier and type, then the mismatches, one row per notice,
+    by superevent (each ID links to its section); or why there is no score."""
+    if not summary.get("scored"):
+        return f"<p>{html.escape(summary['reason'])}.</p>"
+    columns = list(counts[0])
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td>{html.escape(cell_text(r[c]))}</td>" for c in columns)
+        + "</tr>"
+        for r in counts
+    )
+    parts = [f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"]
+    if not mismatches:
+        parts.append("<p>Every notice agrees with truth.json.</p>")
+    elif len(mismatches) > MISMATCH_MAX_ROWS:
+        parts.append(f"<p>{len(mismatches)} mismatches: see notice_mismatches.tsv.</p>")
+    else:
+        columns = list(mismatches[0])
+        rows = []
+        for r in sorted(mismatches, key=lambda r: (r["superevent_id"], r["truth_id"])):
+            sid = html.escape(r["superevent_id"])
+            cells = [f'<a href="#{sid}">{sid}</a>' if sid else ""]
+            cells += [html.escape(cell_text(r[c])) for c in columns[1:]]
+            rows.append(cells)
+        parts.append(sortable_table(columns, rows))
+    return "\n".join(parts)
