@@ -14,17 +14,19 @@ configfile: "config/config.yaml"
 
 
 include: "rules/common.smk"
-include: "rules/cbc_event.smk"
 
 
 # The orchestrator of the replayed era (docs/policies.md): the flow chart's
-# single preliminary (2018, O3) or gwcelery 3.0.0's alert sequence (O4).
+# annotations and single preliminary (2018, O3), or gwcelery 3.0.0's
+# annotations and alert sequence (O4).
 if follows_sequence(config):
 
+    include: "rules/cbc_event_o4.smk"
     include: "rules/superevent_o4.smk"
 
 else:
 
+    include: "rules/cbc_event.smk"
     include: "rules/superevent.smk"
 
 

@@ -133,11 +133,14 @@ def localize(event, graceid, *, waveform, f_low):
     return skymap
 
 
-def sky_map_bytes(skymap, creation_gps=None):
-    """Serialise a multi-order sky map to gzipped FITS bytes, reproducibly.
+def sky_map_bytes(skymap, creation_gps=None, compress=True):
+    """Serialise a multi-order sky map to FITS bytes, reproducibly.
 
-    ``creation_gps`` (replay clock) becomes the FITS ``DATE``. The gzip header
-    carries no mtime, unlike astropy's own ``.gz`` writer.
+    ``creation_gps`` (replay clock) becomes the FITS ``DATE``. Gzipped for
+    ``bayestar.fits.gz`` (2018, O3), whose gzip header carries no mtime,
+    unlike astropy's own ``.gz`` writer; plain for O4's
+    ``bayestar.multiorder.fits`` (``compress=False``), as gwcelery 3.0.0
+    uploads it.
     """
     from ligo.skymap.io import fits
 
@@ -147,7 +150,8 @@ def sky_map_bytes(skymap, creation_gps=None):
         path = os.path.join(tmpdir, "skymap.fits")
         fits.write_sky_map(path, skymap, moc=True)
         with open(path, "rb") as f:
-            return gzip_bytes(f.read())
+            data = f.read()
+    return gzip_bytes(data) if compress else data
 
 
 def set_threads(threads):
@@ -169,7 +173,9 @@ def localize_event(
     threads=1,
     creation_gps=None,
 ):
-    """Localise one event and write ``bayestar.fits.gz`` atomically.
+    """Localise one event and write its sky map atomically: gzipped when
+    ``out_path`` ends in ``.gz`` (``bayestar.fits.gz``), else plain
+    (``bayestar.multiorder.fits``).
 
     Returns False (and writes nothing) when all detectors are disabled, as
     gwcelery ignores such events; True otherwise.
@@ -181,5 +187,6 @@ def localize_event(
         log.warning("%s", exc)
         return False
     skymap = localize(event, graceid, waveform=bayestar_waveform, f_low=bayestar_f_low)
-    write_bytes(out_path, sky_map_bytes(skymap, creation_gps))
+    compress = os.fspath(out_path).endswith(".gz")
+    write_bytes(out_path, sky_map_bytes(skymap, creation_gps, compress=compress))
     return True

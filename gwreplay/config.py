@@ -32,6 +32,7 @@ CONFIGURED_MODULES = (
     "gwreplay.clock",
     "gwreplay.voevent",
     "gwreplay.policies",
+    "gwreplay.o4_skymaps",
 )
 
 #: Keys that say where the store and the results are (set per run).

@@ -6,6 +6,8 @@ files it is made from and what files it makes (:mod:`gwreplay.notices`), so
 that ``rules/common.smk``'s input functions and the watcher ask one place.
 """
 
+import os
+
 from . import notices, products
 from .plan import alert_inputs_of, preferred_skymap
 
@@ -49,7 +51,8 @@ def skymap_name(plan, notice):
     """File name of the sky map the notice carries (None for a Retraction)."""
     if notice["alert_type"] == "Retraction":
         return None
-    return products.skymap_source(plan.store.events[notice["preferred_event"]])[1]
+    event = plan.store.events[notice["preferred_event"]]
+    return products.skymap_source(event, policy=plan.policy)[1]
 
 
 def notice_inputs(plan, notice):
@@ -59,7 +62,9 @@ def notice_inputs(plan, notice):
     graceid = notice["preferred_event"]
     inputs = alert_inputs_of(plan, graceid)
     upload = products.pipeline_p_astro(plan.store.events[graceid])
-    if upload:  # O4 pipelines upload their own p_astro: the notice carries it
+    # O4 pipelines upload their own p_astro: the notice carries it, unless
+    # gwcelery computed one (products.STOCK_P_ASTRO).
+    if upload and "p_astro" not in inputs:
         inputs["p_astro"] = plan.store.event_file(graceid, upload)
     return inputs
 
@@ -94,12 +99,83 @@ def notice_outputs(plan, superevent_id, notice):
     ]
     if plan.voevent and notice["alert_type"] == "Preliminary":
         names.append(notices.notice_xml(superevent_id, notice))
-    if notices.has_circular(notice):
+    if notices.has_circular(notice) and has_post_merger_event(
+        plan, superevent_id, notice
+    ):
         names.append(notices.circular_name(notice))
     skymap = skymap_name(plan, notice)
     if skymap:
         names.append(notices.plot_file(notice, skymap))
+    if has_volume_plot(plan, notice):
+        names.append(notices.volume_file(notice, skymap))
+    for path in charted_inputs(plan, notice).values():
+        names.append(notices.chart_file(notice, os.path.basename(path)))
     return names
+
+
+def members(plan, superevent_id):
+    """The superevent's G-events the plan knows of (none when it knows not
+    the superevent: the watcher's plan of one event)."""
+    return plan.superevents.get(superevent_id, {}).get("gw_events", [])
+
+
+def has_post_merger_event(plan, superevent_id, notice):
+    """Whether ligo-followup-advocate can compose the notice's circular.
+
+    Its ``compose`` refuses a superevent whose events are all early-warning
+    ones ("no post-merger events"): gwcelery 3.0.0's circular task then
+    fails and no circular is uploaded. The events are those the circular
+    job sees, created by the notice's time; a Retraction's circular
+    (``compose_retraction``) needs none.
+    """
+    if notice["alert_type"] == "Retraction":
+        return True
+    events = plan.store.events
+    return any(
+        events[g]["created"] <= notice["due"]
+        and str(events[g]["search"]).lower() != "earlywarning"
+        for g in [
+            *members(plan, superevent_id),
+            notice["preferred_event"],
+        ]
+        if g in events
+    )
+
+
+def has_volume_plot(plan, notice):
+    """O4 draws a volume rendering of a 3-D sky map: BAYESTAR's (gwcelery
+    3.0.0 ``skymaps.annotate_fits_volume`` checks for distance layers; the
+    replay plans it for BAYESTAR's maps, which always have them, and not for
+    uploaded ones, whose header it does not read when planning)."""
+    if plan.policy != "O4" or notice["alert_type"] == "Retraction":
+        return False
+    event = plan.store.events[notice["preferred_event"]]
+    return products.skymap_source(event, policy=plan.policy)[0] == "result"
+
+
+def charted_inputs(plan, notice):
+    """``{input name: path}`` of the em_bright and p_astro a notice carries,
+    each drawn as a bar chart under O4 (gwcelery 3.0.0 ``em_bright.plot``,
+    ``p_astro.plot``)."""
+    if plan.policy != "O4":
+        return {}
+    inputs = notice_inputs(plan, notice)
+    return {
+        key: inputs[key]
+        for key in ("source_classification", "p_astro")
+        if key in inputs
+    }
+
+
+def chart_input(plan, notice, chart):
+    """The JSON a notice's chart ``chart`` (``em_bright``, ``gstlal.p_astro``)
+    draws; ValueError when the notice carries none of that name."""
+    for path in charted_inputs(plan, notice).values():
+        if products.chart_name(os.path.basename(path)) == f"{chart}.png":
+            return path
+    raise ValueError(
+        f"notice {notice['alert_number']} of {notice['preferred_event']}: no {chart}"
+    )
 
 
 def alert_record_inputs(plan, superevent_id, sequence):

@@ -25,10 +25,10 @@ from .atomic import write_json
 from .circular import write_circular, write_retraction_circular
 from .errors import EventInputError
 from .gwalert import write_gwalert, write_retraction_gwalert
-from .o4_uploads import validate_p_astro
+from .o4_uploads import validate_multiorder, validate_p_astro
 from .orchestrator import load_annotation
 from .policies.sequence import alert_sequence
-from .products import notice_names, plot_name
+from .products import chart_name, notice_names, plot_name
 from .skymap_plot import plot_skymap
 from .store import SIGNOFFS
 from .voevent import write_voevent
@@ -84,6 +84,19 @@ def circular_name(notice):
 def plot_file(notice, skymap_name):
     """``bayestar-<N>.png``: the all-sky plot of the notice's sky map."""
     return plot_name(skymap_name).replace(".png", f"-{notice['alert_number']}.png")
+
+
+def volume_file(notice, skymap_name):
+    """``bayestar.volume-<N>.png``: the volume rendering of the notice's map."""
+    stem = plot_name(skymap_name, "volume")[: -len(".png")]
+    return f"{stem}-{notice['alert_number']}.png"
+
+
+def chart_file(notice, annotation_name):
+    """``em_bright-<N>.png``, ``gstlal.p_astro-<N>.png``: a bar chart of what
+    the notice carries, named after its JSON as gwcelery names it."""
+    stem = chart_name(annotation_name)[: -len(".png")]
+    return f"{stem}-{notice['alert_number']}.png"
 
 
 def notice_json(superevent_id, notice):
@@ -198,7 +211,7 @@ def write_notice_json(
             path, superevent, notice["due"], gracedb_host=gracedb_host
         )
     graceid = preferred_event["graceid"]
-    screen_skymap(graceid, skymap)
+    check_skymap(graceid, skymap)
     probabilities = validate_p_astro(graceid, p_astro) if p_astro else None
     return write_gwalert(
         path,
@@ -250,11 +263,39 @@ def write_notice_circular(
     )
 
 
+def check_skymap(graceid, skymap):
+    """The header screen of every sky map (:func:`screen_skymap`) and, for a
+    multi-order one (O4: BAYESTAR's, a pipeline's upload), its UNIQ indices
+    and orders (:func:`gwreplay.o4_uploads.validate_multiorder`): a bad map
+    fails the notice, named."""
+    screen_skymap(graceid, skymap)
+    if os.fspath(skymap).endswith(".multiorder.fits"):
+        validate_multiorder(graceid, skymap)
+
+
 def write_notice_plot(path, superevent_id, graceid, skymap):
     """The all-sky plot of the notice's sky map (ligo-skymap-plot's figure),
-    after the same header screen as the notice (a bad map fails, named)."""
-    screen_skymap(graceid, skymap)
+    after the same checks as the notice (a bad map fails, named)."""
+    check_skymap(graceid, skymap)
     plot_skymap(skymap, path, event_id=superevent_id)
+
+
+def write_notice_volume_plot(path, graceid, skymap, *, volume_plot_dpi):
+    """The volume rendering of the notice's 3-D sky map
+    (:func:`gwreplay.o4_skymaps.plot_volume`, ligo-skymap-plot-volume)."""
+    from .o4_skymaps import plot_volume
+
+    plot_volume(graceid, skymap, path, dpi=volume_plot_dpi)
+
+
+def write_notice_chart(path, graceid, annotation):
+    """The bar chart of the em_bright or p_astro JSON the notice carries
+    (:mod:`gwreplay.o4_charts`, checked first)."""
+    from .o4_charts import plot_em_bright, plot_p_astro
+
+    name = os.path.basename(annotation)
+    draw = plot_p_astro if name.endswith("p_astro.json") else plot_em_bright
+    draw(graceid, annotation, path)
 
 
 def alert_record(sequence, files):

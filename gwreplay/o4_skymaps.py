@@ -1,7 +1,8 @@
 """O4 sky-map products: the flattened ``bayestar.fits.gz`` and the volume plot.
 
-gwcelery 3.0.0 (``tasks/skymaps.py``) makes both by running ligo.skymap's
-command-line tools in its worker process: ``flatten`` calls
+gwcelery 3.0.0 (``tasks/skymaps.py``) has a task for each that runs ligo.skymap's
+command-line tools in its worker process (its handlers call ``plot_volume``
+for every 3-D sky map of a superevent, and ``flatten`` nowhere): ``flatten`` calls
 ``ligo_skymap_flatten.main([multiorder, flat])`` and ``plot_volume`` calls
 ``ligo_skymap_plot_volume.main([fits, '-o', png, '--annotate'])``.
 
@@ -42,8 +43,9 @@ Resolution: the tool's ``--dpi`` default (300) is an int, which argparse does
 not pass through the option's type, so its side effect (setting matplotlib's
 figure and savefig dpi) never runs: called as gwcelery calls it, the tool
 renders each projection on a 300-dpi grid (525 x 525 samples) but saves at
-matplotlib's default 100 dpi, a 350 x 350 PNG. ``dpi=None`` (the default)
-does exactly that; a number passes ``--dpi``, which sets both.
+matplotlib's default 100 dpi, a 350 x 350 PNG. ``dpi=None`` (config.yaml's
+``volume_plot_dpi: null``) does exactly that; a number passes ``--dpi``,
+which sets both.
 
 Run time, measured on this project's 2-core machine with a Gaussian
 multi-order map with distance layers (3072 pixels, orders 3..7; nearly all of
@@ -67,9 +69,10 @@ from .atomic import atomic_path, gzip_bytes, write_bytes
 from .errors import EventInputError
 from .o4_uploads import validate_multiorder
 
-#: ``--dpi`` of the volume plot: None for the tool's default, as gwcelery runs
-#: it (a 300-dpi rendering saved as a 350 x 350 PNG; see above).
-volume_plot_dpi = None
+#: The configuration key read here: ``volume_plot_dpi``, the volume plot's
+#: ``--dpi`` (null for the tool's default, as gwcelery runs it: a 300-dpi
+#: rendering saved as a 350 x 350 PNG; see above).
+CONFIG_KEYS = ("volume_plot_dpi",)
 #: The finest order :func:`flatten` rasterises (a guard of ours; gwcelery has
 #: none): a flat map of order 12 (nside 4096) has 2e8 pixels, 1.6 GB per
 #: column; one order more is 6.4 GB per column.
@@ -228,7 +231,7 @@ def _run_plot_volume_tool(args):
             plt.close(number)
 
 
-def plot_volume(graceid, skymap_path, png_path, *, dpi=volume_plot_dpi):
+def plot_volume(graceid, skymap_path, png_path, *, dpi):
     """Draw the volume rendering of ``skymap_path`` to ``png_path``.
 
     As gwcelery's ``plot_volume``: ``ligo-skymap-plot-volume --annotate``

@@ -58,17 +58,9 @@ from ligo.p_astro import computation
 from .atomic import write_json
 from .errors import EventInputError, InvalidIdError
 from .policies.o4 import UnrankableEvent, get_snr
+from .products import STOCK_P_ASTRO, computes_stock_p_astro  # noqa: F401
 from .store import load_event_json
 from .superevents import get_instruments
-
-#: (pipeline, search), lower case, for which gwcelery 3.0.0 computes
-#: ``<pipeline>.p_astro.json`` itself (``pipelines_stock_p_astro``).
-STOCK_P_ASTRO = frozenset(
-    {("spiir", "earlywarning"), ("pycbc", "earlywarning"), ("gstlal", "mdc")}
-)
-#: The GraceDB group whose alerts gwcelery's handler receives (its topics are
-#: ``cbc_<pipeline>``).
-STOCK_P_ASTRO_GROUP = "cbc"
 
 #: Threshold SNR and FAR (Hz) of the FAR/SNR Bayes factor: literals of
 #: gwcelery 3.0.0's ``compute_p_astro``.
@@ -101,21 +93,6 @@ class StockInputs(NamedTuple):
 
 def _lower(event, key):
     return str(event.get(key) or "").lower()
-
-
-def computes_stock_p_astro(event):
-    """True when gwcelery 3.0.0 computes a stock p_astro for this new event.
-
-    The event must reach ``handle_match_filter_cbc_event`` (group CBC), not be
-    ``reserved`` (``processing_status``; the handler returns at once), and
-    have a (pipeline, search) of :data:`STOCK_P_ASTRO`, compared in lower case.
-    Whether its inputs are usable is :func:`stock_p_astro_inputs`' business.
-    """
-    return (
-        _lower(event, "group") == STOCK_P_ASTRO_GROUP
-        and event.get("processing_status") != "reserved"
-        and (_lower(event, "pipeline"), _lower(event, "search")) in STOCK_P_ASTRO
-    )
 
 
 def _refuse(event, reason):

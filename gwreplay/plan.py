@@ -82,7 +82,7 @@ class Plan:
         return paths
 
 
-def event_products(event, disabled_detectors=()):
+def event_products(event, disabled_detectors=(), *, policy):
     """The result files one event gets (:func:`gwreplay.products.event_products`),
     with a warning when BAYESTAR must skip it, as gwcelery logs it."""
     if (
@@ -95,23 +95,23 @@ def event_products(event, disabled_detectors=()):
             event["graceid"],
             event["instruments"],
         )
-    return products.event_products(event, disabled_detectors)
+    return products.event_products(event, disabled_detectors, policy=policy)
 
 
-def missing_source(event):
+def missing_source(event, policy):
     """The upload an event's products need but the store lacks, or None.
 
     CBC events need coinc.xml; bursts bring their own sky map. Without it
     the event gets no annotation and, when preferred, its superevent no
     alert: the replay lists it instead of aborting on a missing input.
     """
-    needed = products.alert_source_upload(event)
+    needed = products.alert_source_upload(event, policy=policy)
     return None if needed in event["files"] else needed
 
 
 def preferred_skymap(plan, graceid):
     """Path of the sky map that the superevent's alert copies from ``graceid``."""
-    where, name = products.skymap_source(plan.store.events[graceid])
+    where, name = products.skymap_source(plan.store.events[graceid], policy=plan.policy)
     if where == "result":
         return plan.event_result(graceid, name)
     return plan.store.event_file(graceid, name)
@@ -145,7 +145,9 @@ def alert_inputs_of(plan, graceid):
         "event_json": plan.store.event_file(graceid, "event.json"),
         "skymap": preferred_skymap(plan, graceid),
     }
-    annotations = products.alert_annotations(plan.event_products.get(graceid, []))
+    annotations = products.alert_annotations(
+        plan.event_products.get(graceid, []), policy=plan.policy
+    )
     for key, name in annotations.items():
         inputs[key] = plan.event_result(graceid, name)
     return inputs
@@ -161,7 +163,7 @@ def ready_times(plan, replay_bayestar_seconds):
     return {
         graceid: annotation_ready_time(event, replay_bayestar_seconds)
         for graceid, event in plan.store.events.items()
-        if missing_source(event) is None
+        if missing_source(event, plan.policy) is None
     }
 
 
@@ -176,11 +178,11 @@ def make_plan(store_root, results, config):
     )
     disabled = config["bayestar_disabled_detectors"]
     for graceid, event in store.events.items():
-        if products.is_cbc_event(event) and missing_source(event):
+        if products.is_cbc_event(event) and missing_source(event, plan.policy):
             plan.skipped.append(
                 (graceid, "coinc.xml", "file is missing: no annotations")
             )
-        names = event_products(event, disabled)
+        names = event_products(event, disabled, policy=plan.policy)
         if names:
             plan.event_products[graceid] = names
     if store.superevents:
@@ -202,7 +204,7 @@ def make_plan(store_root, results, config):
             )
             continue
         preferred = store.events[superevent["preferred_event"]]
-        lacking = missing_source(preferred)
+        lacking = missing_source(preferred, plan.policy)
         if lacking:
             plan.blocked_alerts[sid] = (
                 f"{preferred['graceid']}: {lacking}: file is missing"
@@ -230,7 +232,7 @@ def make_plan(store_root, results, config):
 #: Where :func:`cached_plan` keeps the plan, under the results folder.
 PLAN_CACHE = os.path.join(".gwreplay", "plan.json")
 #: Version of the cache layout; a cache of another version is ignored.
-PLAN_CACHE_VERSION = 2
+PLAN_CACHE_VERSION = 3
 
 
 def _stat_key(path):

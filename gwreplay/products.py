@@ -1,24 +1,44 @@
 """The products table: every file of the orchestrator flow chart, in one place.
 
 Which rule makes which result from which uploads, and which events or
-superevents get it, is declared here once. The workflow's input functions
-(``rules/common.smk``), the plan (:mod:`gwreplay.plan`), the watcher, the
-end-of-run tables (:mod:`gwreplay.summary`), the stamp
-(:mod:`gwreplay.stamp`) and the orchestrator step ask this module; adding a
-product is one entry in :data:`EVENT_PRODUCTS` plus its rule.
+superevents get it, is declared here once, per orchestrator policy
+(:mod:`gwreplay.policies`): :func:`table` gives the policy's. The
+workflow's input functions (``rules/common.smk``), the plan
+(:mod:`gwreplay.plan`), the watcher, the end-of-run tables
+(:mod:`gwreplay.summary`), the stamp (:mod:`gwreplay.stamp`) and the
+orchestrator step ask this module; adding a product is one entry in a
+table plus its rule.
 
-The per-event annotations follow gwcelery's ``orchestrator.handle_cbc_event``
-(gwcelery 2018 flow chart; gwcelery 2.x in O3): BAYESTAR starts on
-``psd.xml.gz`` (or on ``coinc.xml`` alone when the pipeline embedded its
-PSDs), the source classification on ``coinc.xml``, and gstlal's p_astro on
-``ranking_data.xml.gz`` with ``coinc.xml``. Burst pipelines (cWB, oLIB)
-upload their own sky maps and get no annotation.
+2018 and O3 (:data:`O3_PRODUCTS`) follow gwcelery's
+``orchestrator.handle_cbc_event`` of the 2018 flow chart (gwcelery 2.x in
+O3): BAYESTAR starts on ``psd.xml.gz`` (or on ``coinc.xml`` alone when the
+pipeline embedded its PSDs) and writes ``bayestar.fits.gz``, the source
+classification on ``coinc.xml``, and gstlal's p_astro on
+``ranking_data.xml.gz`` with ``coinc.xml``. O4 (:data:`O4_PRODUCTS`) follows
+gwcelery 3.0.0: BAYESTAR's ``bayestar.multiorder.fits``, ``em_bright.json``,
+and a p_astro only for the searches gwcelery computes one for
+(:data:`STOCK_P_ASTRO`); the other pipelines upload their own. Beside them
+the flattened copy ``bayestar.fits.gz`` that O4 users find on GraceDB
+(gwcelery 3.0.0 has the task, ``skymaps.flatten``, but none of its handlers
+calls it; no notice reads the copy). Burst pipelines (and aframe) upload their own
+sky maps and get no annotation.
 """
 
 from dataclasses import dataclass, field
 
-#: Sky map each burst pipeline uploads itself, by pipeline (GraceDB names).
+#: Sky map each burst pipeline uploads itself under 2018 and O3 (GraceDB names).
 BURST_SKYMAPS = {"CWB": "skyprobcc_cWB.fits", "oLIB": "LIB.fits.gz"}
+#: The multi-order sky maps pipelines upload in O4 (gwcelery 3.0.0
+#: ``orchestrator``: ``<pipeline>.multiorder.fits`` for bursts, AMPLFI's
+#: ``amplfi.multiorder.fits`` for aframe).
+O4_SKYMAPS = {
+    "CWB": "cwb.multiorder.fits",
+    "oLIB": "olib.multiorder.fits",
+    "MLy": "mly.multiorder.fits",
+    "aframe": "amplfi.multiorder.fits",
+}
+#: Pipelines that bring their own sky map (no BAYESTAR, no annotations).
+OWN_SKYMAP_PIPELINES = frozenset(BURST_SKYMAPS) | frozenset(O4_SKYMAPS)
 
 #: O4 pipelines' own p_astro (gwcelery 3.0.0 reads
 #: ``<pipeline in lower case>.p_astro.json``; ``p_astro.json`` is the name of
@@ -29,14 +49,18 @@ P_ASTRO_UPLOADS = (
     "mbta.p_astro.json",
     "pycbc.p_astro.json",
     "spiir.p_astro.json",
+    "sgnl.p_astro.json",
+    "aframe.p_astro.json",
     "cwb.p_astro.json",
 )
-#: O4 burst searches' multi-order sky maps (fetched; not yet replayed).
-MULTIORDER_UPLOADS = (
-    "cwb.multiorder.fits",
-    "olib.multiorder.fits",
-    "mly.multiorder.fits",
-    "aframe.multiorder.fits",
+#: O4 pipelines' multi-order sky maps.
+MULTIORDER_UPLOADS = tuple(O4_SKYMAPS.values())
+
+#: (pipeline, search), in lower case, whose p_astro gwcelery 3.0.0 computes
+#: itself (``orchestrator.handle_cbc_event``'s ``pipelines_stock_p_astro``,
+#: :mod:`gwreplay.p_astro_stock`) and uploads as ``<pipeline>.p_astro.json``.
+STOCK_P_ASTRO = frozenset(
+    {("spiir", "earlywarning"), ("pycbc", "earlywarning"), ("gstlal", "mdc")}
 )
 
 #: Every upload of an event folder the replay reads, besides event.json.
@@ -46,6 +70,7 @@ EVENT_UPLOADS = (
     "ranking_data.xml.gz",
     *BURST_SKYMAPS.values(),
     *P_ASTRO_UPLOADS,
+    *MULTIORDER_UPLOADS,
 )
 
 
@@ -54,9 +79,16 @@ def pipeline_p_astro(event):
 
     The pipeline's own ``<pipeline>.p_astro.json`` first, then
     ``p_astro.json`` (gwcelery 3.0.0 ``orchestrator``: ``alert_pipeline +
-    '.p_astro.json'``).
+    '.p_astro.json'``), for the searches whose alerts carry one there: CBC
+    searches but SSM, and cWB's BBH search.
     """
-    own = f"{str(event['pipeline']).lower()}.p_astro.json"
+    group, pipeline, search = (
+        str(event[key]).lower() for key in ("group", "pipeline", "search")
+    )
+    # gwcelery's alert payloads: CBC searches but SSM, and cWB's BBH search.
+    if (group == "burst" and (pipeline, search) != ("cwb", "bbh")) or search == "ssm":
+        return None
+    own = f"{pipeline}.p_astro.json"
     for name in (own, "p_astro.json"):
         if name in event["files"]:
             return name
@@ -67,10 +99,11 @@ def is_cbc_event(event):
     """True for events that get CBC annotations (BAYESTAR, classification).
 
     CBC events, and Test events of a CBC pipeline: everything whose pipeline
-    does not bring its own sky map.
+    does not bring its own sky map (aframe, a CBC search, brings AMPLFI's).
     """
-    return event["group"] == "CBC" or (
-        event["group"] == "Test" and event["pipeline"] not in BURST_SKYMAPS
+    return (
+        event["group"] in ("CBC", "Test")
+        and event["pipeline"] not in OWN_SKYMAP_PIPELINES
     )
 
 
@@ -102,7 +135,9 @@ class Product:
     PSDs in coinc.xml); ``applies(event, disabled_detectors)``:
     whether a CBC event with the needed uploads gets it; ``alert_input``: the
     name under which the superevent job receives it when the event is
-    preferred (None: the alert does not use it).
+    preferred (None: the alert does not use it); ``made_from``: the result of
+    the same event it is made from (O4's flattened sky map), whose uploads
+    ``needs`` and ``may_use`` repeat for the replay clock.
     """
 
     name: str
@@ -112,23 +147,58 @@ class Product:
     embedded: dict = field(default_factory=dict, compare=False)
     applies: object = field(default=_always, compare=False)
     alert_input: str | None = None
+    made_from: str | None = None
 
     def uploads(self, present):
         """The uploads this product is made from, given the ones present."""
         return [*self.needs, *(name for name in self.may_use if name in present)]
 
 
-#: The per-event annotations, in the order a plan lists them.
-EVENT_PRODUCTS = (
-    Product(
-        "bayestar.fits.gz",
+def computes_stock_p_astro(event):
+    """True when gwcelery 3.0.0 computes a stock p_astro for this new event.
+
+    The event must reach ``handle_match_filter_cbc_event`` (group CBC), not be
+    ``reserved`` (``processing_status``; the handler returns at once), and
+    have a (pipeline, search) of :data:`STOCK_P_ASTRO`, compared in lower case.
+    Whether its inputs are usable is
+    :func:`gwreplay.p_astro_stock.stock_p_astro_inputs`' business.
+    """
+    return (
+        _lower(event, "group") == "cbc"
+        and event.get("processing_status") != "reserved"
+        and (_lower(event, "pipeline"), _lower(event, "search")) in STOCK_P_ASTRO
+    )
+
+
+def _lower(event, key):
+    return str(event.get(key) or "").lower()
+
+
+def _stock_p_astro(pipeline):
+    """``applies`` of ``<pipeline>.p_astro.json``: the events of that
+    pipeline that :func:`computes_stock_p_astro`."""
+
+    def applies(event, disabled_detectors):
+        return _lower(event, "pipeline") == pipeline and computes_stock_p_astro(event)
+
+    return applies
+
+
+def _bayestar(name):
+    return Product(
+        name,
         rule="bayestar",
         needs=("coinc.xml",),
         may_use=("psd.xml.gz",),
         embedded={"psd.xml.gz": "coinc.xml"},
         applies=_localisable,
         alert_input="skymap",
-    ),
+    )
+
+
+#: The per-event annotations of 2018 and O3, in the order a plan lists them.
+O3_PRODUCTS = (
+    _bayestar("bayestar.fits.gz"),
     Product(
         "source_classification.json",
         rule="source_classification",
@@ -144,10 +214,84 @@ EVENT_PRODUCTS = (
     ),
 )
 
-PRODUCTS_BY_NAME = {product.name: product for product in EVENT_PRODUCTS}
+#: The per-event annotations of O4 (gwcelery 3.0.0 ``handle_cbc_event``):
+#: the flattened map is made from the multi-order one (``made_from``).
+O4_PRODUCTS = (
+    _bayestar("bayestar.multiorder.fits"),
+    Product(
+        "bayestar.fits.gz",
+        rule="flatten_skymap",
+        needs=("coinc.xml",),
+        may_use=("psd.xml.gz",),
+        embedded={"psd.xml.gz": "coinc.xml"},
+        applies=_localisable,
+        made_from="bayestar.multiorder.fits",
+    ),
+    Product(
+        "em_bright.json",
+        rule="em_bright",
+        needs=("coinc.xml",),
+        alert_input="source_classification",
+    ),
+    *(
+        Product(
+            f"{pipeline}.p_astro.json",
+            rule=f"stock_p_astro_{pipeline}",
+            needs=(),
+            applies=_stock_p_astro(pipeline),
+            alert_input="p_astro",
+        )
+        for pipeline in sorted({pipeline for pipeline, _ in STOCK_P_ASTRO})
+    ),
+)
 
-#: The rule that makes each per-event result.
-PRODUCT_RULES = {product.name: product.rule for product in EVENT_PRODUCTS}
+
+@dataclass(frozen=True)
+class ProductTable:
+    """One policy's per-event products, by name and by rule."""
+
+    products: tuple
+
+    @property
+    def by_name(self):
+        """``{file name: Product}``."""
+        return {product.name: product for product in self.products}
+
+    @property
+    def rules(self):
+        """``{file name: rule}``: the rule that makes each per-event result."""
+        return {product.name: product.rule for product in self.products}
+
+
+#: Each policy's table (the names of :data:`gwreplay.policies.POLICIES`).
+TABLES = {
+    "2018": ProductTable(O3_PRODUCTS),
+    "O3": ProductTable(O3_PRODUCTS),
+    "O4": ProductTable(O4_PRODUCTS),
+}
+
+
+def table(policy):
+    """The products table of ``policy`` (``"2018"``, ``"O3"`` or ``"O4"``)."""
+    return TABLES[str(policy)]
+
+
+#: Every per-event rule of every policy, in table order.
+EVENT_RULES = tuple(dict.fromkeys(p.rule for t in TABLES.values() for p in t.products))
+
+
+def rules_making(name):
+    """The rules that make the per-event result ``name`` under any policy,
+    with those of the result it is made from (a failure record of either
+    explains why it is missing)."""
+    rules = []
+    for t in TABLES.values():
+        product = t.by_name.get(name)
+        while product is not None:
+            rules.append(product.rule)
+            product = t.by_name.get(product.made_from)
+    return list(dict.fromkeys(rules))
+
 
 #: The outputs of the one ``superevent`` job (rules/superevent.smk), in the
 #: order it writes them; the last is the superevent's target.
@@ -166,14 +310,14 @@ SUPEREVENT_STAGES = (
 )
 
 
-def event_products(event, disabled_detectors=()):
-    """Names of the results one event gets (empty for bursts and events
-    lacking their coinc.xml)."""
+def event_products(event, disabled_detectors=(), *, policy):
+    """Names of the results one event gets under ``policy`` (empty for
+    events that bring their own sky map and events lacking their coinc.xml)."""
     if not is_cbc_event(event):
         return []
     return [
         product.name
-        for product in EVENT_PRODUCTS
+        for product in table(policy).products
         if all(name in event["files"] for name in product.needs)
         and product.applies(event, disabled_detectors)
     ]
@@ -184,41 +328,84 @@ def all_detectors_disabled(event, disabled_detectors):
     return not _localisable(event, disabled_detectors)
 
 
-def product_uploads(product_name, present):
+def product_uploads(product_name, present, *, policy):
     """The uploads ``product_name`` is made from, given the ``present`` ones."""
-    return PRODUCTS_BY_NAME[product_name].uploads(present)
+    return table(policy).by_name[product_name].uploads(present)
 
 
-def skymap_source(event):
+def own_skymap(event, *, policy):
+    """The sky map a pipeline uploads itself: under O4 its multi-order map
+    (:data:`O4_SKYMAPS`), under 2018 and O3 the flat one
+    (:data:`BURST_SKYMAPS`); the other name when only that one was uploaded
+    (a store of another era), else the era's name (then missing)."""
+    pipeline = event["pipeline"]
+    names = [BURST_SKYMAPS.get(pipeline), O4_SKYMAPS.get(pipeline)]
+    if str(policy) == "O4":
+        names.reverse()
+    names = [name for name in names if name]
+    present = [name for name in names if name in event["files"]]
+    return (present or names)[0]
+
+
+def skymap_source(event, *, policy):
     """Where the alert's sky map of ``event`` comes from.
 
-    ``("result", name)`` for CBC events (BAYESTAR's result), ``("upload",
-    name)`` for bursts, which upload their own.
+    ``("result", name)`` for CBC events (BAYESTAR's result:
+    ``bayestar.fits.gz`` under 2018 and O3, ``bayestar.multiorder.fits``
+    under O4), ``("upload", name)`` for pipelines that upload their own.
     """
     if is_cbc_event(event):
-        return "result", "bayestar.fits.gz"
-    return "upload", BURST_SKYMAPS[event["pipeline"]]
+        (name,) = (p.name for p in table(policy).products if p.alert_input == "skymap")
+        return "result", name
+    return "upload", own_skymap(event, policy=policy)
 
 
-def alert_source_upload(event):
+def alert_source_upload(event, *, policy):
     """The upload an event's alert ultimately needs: coinc.xml for CBC
-    events, the pipeline's own sky map for bursts."""
-    return "coinc.xml" if is_cbc_event(event) else BURST_SKYMAPS[event["pipeline"]]
+    events, the pipeline's own sky map for the others."""
+    if is_cbc_event(event):
+        return "coinc.xml"
+    return own_skymap(event, policy=policy)
 
 
-def alert_annotations(products):
+def alert_annotations(products, *, policy):
     """``{alert input name: product name}`` of a preferred event's products
     that its alert copies, besides the sky map."""
+    by_name = table(policy).by_name
     return {
-        PRODUCTS_BY_NAME[name].alert_input: name
+        by_name[name].alert_input: name
         for name in products
-        if PRODUCTS_BY_NAME[name].alert_input not in (None, "skymap")
+        if by_name[name].alert_input not in (None, "skymap")
     }
 
 
-def plot_name(skymap_name):
-    """``bayestar.fits.gz`` -> ``bayestar.png``, as gwcelery names its plots."""
-    return skymap_name.split(".fits")[0] + ".png"
+def plot_name(skymap_name, kind=""):
+    """``bayestar.fits.gz`` -> ``bayestar.png``; ``bayestar.multiorder.fits``
+    -> ``bayestar.png``, or ``bayestar.volume.png`` for ``kind="volume"``: as
+    gwcelery names its plots (``skymaps.annotate_fits``)."""
+    stem = skymap_name.partition(".multiorder.fits")[0].split(".fits")[0]
+    return f"{stem}.{kind}.png" if kind else f"{stem}.png"
+
+
+#: The stems of every sky-map name (:func:`plot_name`): the names a notice's
+#: plots may start with.
+SKYMAP_STEMS = tuple(
+    dict.fromkeys(
+        plot_name(name)[: -len(".png")]
+        for name in (
+            "bayestar.fits.gz",
+            "bayestar.multiorder.fits",
+            *BURST_SKYMAPS.values(),
+            *O4_SKYMAPS.values(),
+        )
+    )
+)
+
+
+def chart_name(annotation_name):
+    """``em_bright.json`` -> ``em_bright.png``, ``gstlal.p_astro.json`` ->
+    ``gstlal.p_astro.png``: gwcelery's bar charts, named after their JSON."""
+    return annotation_name.replace(".json", ".png")
 
 
 def notice_names(superevent_id, number=1, alert_type="Preliminary"):

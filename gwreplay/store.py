@@ -21,11 +21,14 @@ from .ids import validate_graceid, validate_superevent_id
 from .products import BURST_SKYMAPS, EVENT_UPLOADS, is_cbc_event  # noqa: F401
 
 #: Pipelines gwreplay knows how to annotate, by GraceDB group.
+#: MBTAOnline in O2/O3, MBTA in O4 (gwcelery 3.0.0's name); SGNL and aframe
+#: (CBC) and MLy (Burst) are O4 searches (gwcelery 3.0.0's igwn-alert topics).
+_CBC_PIPELINES = {"gstlal", "pycbc", "MBTAOnline", "MBTA", "spiir", "SGNL", "aframe"}
+_BURST_PIPELINES = {"CWB", "oLIB", "MLy"}
 KNOWN_PIPELINES = {
-    # MBTAOnline in O2/O3, MBTA in O4 (gwcelery 3.0.0's name).
-    "CBC": {"gstlal", "pycbc", "MBTAOnline", "MBTA", "spiir"},
-    "Burst": {"CWB", "oLIB"},
-    "Test": {"gstlal", "pycbc", "MBTAOnline", "MBTA", "spiir", "CWB", "oLIB"},
+    "CBC": _CBC_PIPELINES,
+    "Burst": _BURST_PIPELINES,
+    "Test": _CBC_PIPELINES | _BURST_PIPELINES,
 }
 
 REQUIRED_KEYS = {

@@ -22,7 +22,7 @@ import os
 
 from .atomic import write_text
 from .policies import TIMEOUT_POLICIES
-from .products import PRODUCT_RULES, SUPEREVENT_OUTPUTS, SUPEREVENT_STAGES
+from .products import SUPEREVENT_OUTPUTS, SUPEREVENT_STAGES, table
 
 ALERT_COLUMNS = (
     "superevent_id",
@@ -210,7 +210,7 @@ def unrecorded_failures(plan, recorded):
             if os.path.exists(plan.event_result(graceid, product)):
                 continue
             missing_results.add(graceid)
-            rule = PRODUCT_RULES.get(product, product)
+            rule = table(plan.policy).rules.get(product, product)
             if (rule, graceid) not in recorded:
                 rows.append(_unrecorded(rule, graceid, product))
     # O4 notice jobs' records (keys <SID>-<N>-<Type> and the like) explain

@@ -9,7 +9,7 @@ from gwreplay.dq import CONFIG_KEYS as DQ_KEYS
 from gwreplay.policies import follows_sequence, overlaid_settings, sequence_settings
 from gwreplay.clock import upload_ready_time
 from gwreplay.config import module_settings
-from gwreplay.products import SEQUENCE, product_uploads
+from gwreplay.products import SEQUENCE, SKYMAP_STEMS, STOCK_P_ASTRO, product_uploads
 from gwreplay.stamp import DRIVER_VARIABLE, remove_stamp
 from gwreplay.summary import write_summaries
 
@@ -18,6 +18,10 @@ validate(config, schema="../schemas/config.schema.yaml")
 STORE = os.path.abspath(config["store"])
 RESULTS = os.path.abspath(config["results"])
 PLAN = cached_plan(STORE, RESULTS, config)
+#: Wildcard patterns: the pipelines whose p_astro gwcelery computes, and the
+#: stems of every sky map a notice may plot (gwreplay.products).
+STOCK_P_ASTRO_PIPELINES = sorted({pipeline for pipeline, _ in STOCK_P_ASTRO})
+SKYMAP_STEM = "|".join(SKYMAP_STEMS)
 
 
 wildcard_constraints:
@@ -36,7 +40,7 @@ def event_inputs(product):
 
     def inputs(wildcards):
         event = PLAN.store.events[wildcards.graceid]
-        names = product_uploads(product, event["files"])
+        names = product_uploads(product, event["files"], policy=PLAN.policy)
         return {
             name.split(".")[0]: store_file(wildcards.graceid, name) for name in names
         }
@@ -113,6 +117,26 @@ def plot_inputs(wildcards):
     }
 
 
+def volume_plot_inputs(wildcards):
+    """A notice's volume plot needs the (3-D) sky map of its preferred event."""
+    sequence = sequence_of(wildcards.superevent_id)
+    notice = sequence["notices"][int(wildcards.number) - 1]
+    return {
+        "sequence": PLAN.superevent_result(wildcards.superevent_id, SEQUENCE),
+        "skymap": notice_plan.plot_skymap_input(PLAN, notice),
+    }
+
+
+def chart_inputs(wildcards):
+    """A notice's bar chart needs the em_bright or p_astro the notice carries."""
+    sequence = sequence_of(wildcards.superevent_id)
+    notice = sequence["notices"][int(wildcards.number) - 1]
+    return {
+        "sequence": PLAN.superevent_result(wildcards.superevent_id, SEQUENCE),
+        "annotation": notice_plan.chart_input(PLAN, notice, wildcards.chart),
+    }
+
+
 def alert_record_inputs(wildcards):
     """alert.json waits for every file of every notice of the superevent."""
     sid = wildcards.superevent_id
@@ -134,7 +158,7 @@ def annotation_ready_gps(product):
 
     def ready(wildcards):
         event = PLAN.store.events[wildcards.graceid]
-        names = product_uploads(product, event["files"])
+        names = product_uploads(product, event["files"], policy=PLAN.policy)
         return upload_ready_time(event, names, config["replay_bayestar_seconds"])
 
     return ready

@@ -1,7 +1,8 @@
 # The O4 orchestrator (gwcelery 3.0.0, docs/policies.md): the superevent's
 # state-vector check and alert sequence (a checkpoint: which notices exist is
 # known once the check has run), then each notice as its own target, then its
-# circular and sky-map plot, then alert.json, the superevent's record of all.
+# circular, sky-map plot, volume plot and bar charts, then alert.json, the
+# superevent's record of all.
 
 
 checkpoint superevent:
@@ -93,7 +94,7 @@ rule notice_plot:
         main=f"{RESULTS}/logs/notice_plot/{{superevent_id}}-{{skymap}}-{{number}}.log",
         failure=f"{RESULTS}/.failures/notice_plot/{{superevent_id}}-{{skymap}}-{{number}}.json",
     wildcard_constraints:
-        skymap="[A-Za-z_]+",
+        skymap=SKYMAP_STEM,
         number="[0-9]+",
     conda:
         "../envs/alerts.yaml"
@@ -109,6 +110,43 @@ rule alert:
     log:
         main=f"{RESULTS}/logs/alert/{{superevent_id}}.log",
         failure=f"{RESULTS}/.failures/alert/{{superevent_id}}.json",
+    conda:
+        "../envs/alerts.yaml"
+    script:
+        "../scripts/notice.py"
+
+
+rule notice_volume_plot:
+    input:
+        unpack(volume_plot_inputs),
+    output:
+        plot=f"{RESULTS}/superevents/{{superevent_id}}/{{skymap}}.volume-{{number}}.png",
+    log:
+        main=f"{RESULTS}/logs/notice_volume_plot/{{superevent_id}}-{{skymap}}.volume-{{number}}.log",
+        failure=f"{RESULTS}/.failures/notice_volume_plot/{{superevent_id}}-{{skymap}}.volume-{{number}}.json",
+    wildcard_constraints:
+        skymap=SKYMAP_STEM,
+        number="[0-9]+",
+    conda:
+        "../envs/skymap.yaml"
+    threads: config["bayestar_threads"]
+    params:
+        conf=module_settings(config, "gwreplay.o4_skymaps"),
+    script:
+        "../scripts/notice.py"
+
+
+rule notice_chart:
+    input:
+        unpack(chart_inputs),
+    output:
+        plot=f"{RESULTS}/superevents/{{superevent_id}}/{{chart}}-{{number}}.png",
+    log:
+        main=f"{RESULTS}/logs/notice_chart/{{superevent_id}}-{{chart}}-{{number}}.log",
+        failure=f"{RESULTS}/.failures/notice_chart/{{superevent_id}}-{{chart}}-{{number}}.json",
+    wildcard_constraints:
+        chart=r"em_bright|(?:[a-z]+\.)?p_astro",
+        number="[0-9]+",
     conda:
         "../envs/alerts.yaml"
     script:

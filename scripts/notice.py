@@ -1,4 +1,4 @@
-"""Snakemake adapter: one O4 notice, its circular, its plot, or alert.json.
+"""Snakemake adapter: one O4 notice, its circular, plots and charts, or alert.json.
 
 The rules of rules/superevent_o4.smk share this script; the work is
 gwreplay.notices'.
@@ -93,6 +93,24 @@ def plot(smk):
     )
 
 
+def volume_plot(smk):
+    """``<skymap>.volume-<N>.png``."""
+    sequence = _sequence(smk)
+    wanted = sequence["notices"][int(smk.wildcards.number) - 1]
+    notices.write_notice_volume_plot(
+        smk.output.plot, wanted["preferred_event"], smk.input.skymap, **smk.params.conf
+    )
+
+
+def chart(smk):
+    """``em_bright-<N>.png``, ``<pipeline>.p_astro-<N>.png``."""
+    sequence = _sequence(smk)
+    wanted = sequence["notices"][int(smk.wildcards.number) - 1]
+    notices.write_notice_chart(
+        smk.output.plot, wanted["preferred_event"], smk.input.annotation
+    )
+
+
 def alert(smk):
     """``alert.json``: the sequence and every file made."""
     notices.write_alert_record(
@@ -107,6 +125,8 @@ STEPS = {
     "notice_voevent": voevent,
     "notice_circular": circular,
     "notice_plot": plot,
+    "notice_volume_plot": volume_plot,
+    "notice_chart": chart,
     "alert": alert,
 }
 

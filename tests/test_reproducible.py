@@ -29,6 +29,7 @@ from builders import (
     G211117_EVENT,
     REPO,
     burst_event,
+    with_test_config,
     write_event,
     write_gaussian_skymap,
 )
@@ -101,7 +102,8 @@ def outputs(results):
 def replay(store, results):
     proc = subprocess.run(
         [sys.executable, "-m", "gwreplay.cli", "run", str(store)]
-        + ["--results", str(results), "--cores", "2"],
+        + ["--results", str(results), "--cores", "2"]
+        + ["--", *with_test_config([])],
         capture_output=True,
         text=True,
     )

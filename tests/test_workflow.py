@@ -75,19 +75,38 @@ def test_bad_event_fails_alone_with_named_file(replay):
     failures = read_csv(results / "failures.csv")
     assert {(r["stage"], r["id"], r["file"]) for r in failures} >= {
         ("bayestar", "G000003", "coinc.xml"),
-        ("source_classification", "G000003", "coinc.xml"),
+        ("em_bright", "G000003", "coinc.xml"),
     }
     assert all(r["id"] == "G000003" for r in failures)
 
 
 def test_cbc_event_annotations(replay):
+    """O4 (gwcelery 3.0.0) names: the multi-order map, its flat copy, em_bright."""
+    from astropy.io import fits
+
     _, results, _, _ = replay
     event_dir = results / "events" / "G211117"
-    assert (event_dir / "bayestar.fits.gz").stat().st_size > 0
-    classification = json.loads((event_dir / "source_classification.json").read_text())
+    with fits.open(event_dir / "bayestar.multiorder.fits") as hdus:
+        assert hdus[1].header["ORDERING"] == "NUNIQ"
+    with fits.open(event_dir / "bayestar.fits.gz") as hdus:
+        assert hdus[1].header["ORDERING"] == "NESTED"
+    classification = json.loads((event_dir / "em_bright.json").read_text())
     assert set(classification) == {"HasNS", "HasRemnant", "HasMassGap"}
-    assert not (event_dir / "p_astro_gstlal.json").exists()  # no ranking data
+    assert sorted(p.name for p in event_dir.iterdir()) == [
+        "bayestar.fits.gz",
+        "bayestar.multiorder.fits",
+        "em_bright.json",
+    ]  # gwcelery 3.0.0 computes no gstlal p_astro for an AllSky event
     assert not (results / "events" / "G000002").exists()  # bursts get nothing
+
+
+def test_cbc_event_annotations_o3(replay_o3):
+    _, results, _, _ = replay_o3
+    event_dir = results / "events" / "G211117"
+    assert sorted(p.name for p in event_dir.iterdir()) == [
+        "bayestar.fits.gz",
+        "source_classification.json",
+    ]  # no ranking data: no p_astro_gstlal.json
 
 
 def test_alerts_table_and_notices(replay_o3):

@@ -16,18 +16,16 @@ PIPELINE_UPLOADS = {
     "olib": ("LIB.fits.gz",),
 }
 
-#: O4 uploads fetched only when the event's log lists them (issue 14): the
-#: pipelines' own p_astro and the burst searches' multi-order sky maps
-#: (gwreplay.products). ``bayestar.multiorder.fits`` is left out on purpose:
-#: it is what the replay computes. The p_astro names are also store uploads.
-O4_UPLOADS = tuple(
-    name for name in P_ASTRO_UPLOADS + MULTIORDER_UPLOADS if name not in EVENT_FILES
-)
+#: The O4 uploads, fetched only when the event's log lists them (issue 14):
+#: the pipelines' own p_astro and multi-order sky maps, store uploads like
+#: the others (gwreplay.products). ``bayestar.multiorder.fits`` is not among
+#: them on purpose: it is what the replay computes.
+O4_UPLOADS = P_ASTRO_UPLOADS + MULTIORDER_UPLOADS
 
 #: Every upload name gwreplay fetch knows, in the order event.json lists them.
 #: Names from the server are only compared against this list, never used as
 #: paths themselves.
-FETCHED_FILES = EVENT_FILES + O4_UPLOADS
+FETCHED_FILES = EVENT_FILES
 
 
 def upload_times(graceid, log_entries):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from ..errors import InvalidIdError
 from ..ids import validate_graceid, validate_superevent_id
+from ..products import BURST_SKYMAPS, O4_SKYMAPS, STOCK_P_ASTRO, pipeline_p_astro
 from ..summary import alert_status
 
 #: Name of the report folder inside RESULTS.
@@ -23,9 +24,19 @@ REPORT_DIR = "report"
 SKYMAP_NAMES = (
     "bayestar.multiorder.fits",
     "bayestar.fits.gz",
-    "skyprobcc_cWB.fits",
-    "LIB.fits.gz",
+    *O4_SKYMAPS.values(),
+    *BURST_SKYMAPS.values(),
 )
+#: Where an alert's annotations are, in order of preference: the copy in the
+#: superevent's folder (2018, O3), then the preferred event's result (O3
+#: name, O4 name), then the pipeline's own upload (O4).
+ANNOTATION_NAMES = {
+    "source_classification": (
+        "source_classification.json",
+        ("source_classification.json", "em_bright.json"),
+    ),
+    "p_astro": ("p_astro.json", ("p_astro_gstlal.json",)),
+}
 #: p_astro categories (gwcelery / p-astro).
 P_ASTRO_CLASSES = ("BNS", "NSBH", "BBH", "Terrestrial")
 #: Keys of the source classification (gwcelery's em_bright).
@@ -184,21 +195,40 @@ class ResultsTree:
                     return path
         return None
 
+    def _first(self, root, graceid, names):
+        for name in names:
+            path = self._existing(root, "events", graceid, name)
+            if path:
+                return path
+        return None
+
+    def _pipeline_p_astro(self, graceid):
+        """O4: the stock p_astro gwcelery computed, else the pipeline's upload
+        (:func:`gwreplay.products.pipeline_p_astro`)."""
+        stock = [f"{pipeline}.p_astro.json" for pipeline, _ in sorted(STOCK_P_ASTRO)]
+        path = self._first(self.results, graceid, stock)
+        if path or not self.store:
+            return path
+        folder = os.path.join(self.store, "events", graceid)
+        try:
+            with open(os.path.join(folder, "event.json"), encoding="utf-8") as f:
+                event = dict(json.load(f), files=os.listdir(folder))
+            event.setdefault("search", "AllSky")
+            name = pipeline_p_astro(event)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return os.path.join(folder, name) if name else None
+
     def annotation(self, superevent, kind):
         """``source_classification`` or ``p_astro`` dict of the alert, or None."""
-        names = {
-            "source_classification": (
-                "source_classification.json",
-                "source_classification.json",
-            ),
-            "p_astro": ("p_astro.json", "p_astro_gstlal.json"),
-        }[kind]
+        copy, results_names = ANNOTATION_NAMES[kind]
         sid = superevent.superevent_id
-        path = self._existing(self.results, "superevents", sid, names[0])
-        if path is None and superevent.preferred_event:
-            path = self._existing(
-                self.results, "events", superevent.preferred_event, names[1]
-            )
+        path = self._existing(self.results, "superevents", sid, copy)
+        graceid = superevent.preferred_event
+        if path is None and graceid:
+            path = self._first(self.results, graceid, results_names)
+        if path is None and graceid and kind == "p_astro":
+            path = self._pipeline_p_astro(graceid)
         return _read_json(path, self.problems) if path else None
 
 

@@ -71,7 +71,7 @@ def plot_pp(path, series, ks_pvalues=None):
     documentation draws them on one ``pp_plot`` axes. The band is that of the
     largest series (a uniform sample of that size).
     """
-    import matplotlib
+    import matplotlib.style
 
     _register_pp_plot()
 
@@ -98,7 +98,7 @@ def plot_pp(path, series, ks_pvalues=None):
 
 def plot_area_cdf(path, areas_by_label):
     """Cumulative histograms of 90% credible areas (deg²), one step line each."""
-    import matplotlib
+    import matplotlib.style
     import numpy as np
 
     with matplotlib.style.context("default"):
@@ -155,7 +155,7 @@ def plot_latency(path, superevents):
     limits are set from the data (:func:`latency_limits`) and the legend
     stands above the axes, so that neither hides the highest points.
     """
-    import matplotlib
+    import matplotlib.style
 
     rows = [r for r in superevents if r["latency"] is not None and r["t_0"] is not None]
     start = min(r["t_0"] for r in rows)

@@ -24,19 +24,28 @@ from ..errors import EventInputError
 from ..plan import Plan, event_products
 from ..policies import manager_settings, policy_of
 from ..products import (
+    EVENT_RULES,
     EVENT_UPLOADS,
-    PRODUCT_RULES,
-    PRODUCTS_BY_NAME,
     SEQUENCE,
     alert_source_upload,
     is_cbc_event,
     product_uploads,
+    rules_making,
+    table,
 )
 from ..store import SIGNOFFS, Store
 from ..superevents import CONFIG_KEYS as SUPEREVENT_KEYS
 from .uploads import UNCHANGED, file_signature
 
 log = logging.getLogger("gwreplay.watch")
+
+#: The O4 jobs that follow a notice (rules/superevent_o4.smk).
+FOLLOWUP_RULES = (
+    "notice_circular",
+    "notice_plot",
+    "notice_volume_plot",
+    "notice_chart",
+)
 
 #: Marker of a LIGO-LW frequency series: PSDs embedded in coinc.xml.
 _PSD_MARKER = b"REAL8FrequencySeries"
@@ -75,14 +84,14 @@ def failure_lookups(kind, key, preferred=None, records=()):
     follow-ups; the ``alert`` job for the superevent's record.
     """
     if kind == "product":
-        return [([PRODUCT_RULES[key[1]]], [key[0]])]
-    annotations = (list(PRODUCT_RULES.values()), [preferred] if preferred else [])
+        return [(rules_making(key[1]), [key[0]])]
+    annotations = (list(EVENT_RULES), [preferred] if preferred else [])
     if kind == "sequence":
         return [(["superevent"], [key])]
     if kind == "notice":
         return [(["notice"], list(records)), annotations]
     if kind == "followup":
-        return [(["notice_circular", "notice_plot"], list(records))]
+        return [(list(FOLLOWUP_RULES), list(records))]
     if kind == "record":
         return [(["alert"], [key])]
     return [(["superevent"], [key]), annotations]
@@ -116,6 +125,11 @@ class Targets:
         self.requested = {}  # (graceid, product) -> input signature last requested
         self.signoffs = {}  # sid -> STORE/superevents/<SID>/signoffs.json
         self.store_superevents = None  # stats of STORE/superevents/, last formation
+
+    @property
+    def policy(self):
+        """The orchestrator policy replayed (``orchestrator_policy``)."""
+        return policy_of(self.conf)
 
     def target_path(self, kind, key, inputs=None):
         """The file Snakemake is asked for (the first, for follow-ups)."""
@@ -167,7 +181,7 @@ class Targets:
         ``coinc.xml`` alone when the pipeline embedded the PSDs and
         announced no separate PSD upload.
         """
-        spec = PRODUCTS_BY_NAME[product]
+        spec = table(self.policy).by_name[product]
         for name in spec.needs:
             if self.uploads.verdict(graceid, name) is None:
                 return f"waiting for {name}"
@@ -191,13 +205,13 @@ class Targets:
     def _input_names(self, graceid, product):
         """The uploads a product is made from, by presence alone (no validation)."""
         present = {name for name in EVENT_UPLOADS if (graceid, name) in self.uploads}
-        return product_uploads(product, present)
+        return product_uploads(product, present, policy=self.policy)
 
     def products_of(self, graceid, event):
         """The annotations the workflow makes for one event, as its plan sees it."""
         event = dict(event, files=self.uploads.present(graceid))
         disabled = self.conf.get("bayestar_disabled_detectors", [])
-        return event, event_products(event, disabled)
+        return event, event_products(event, disabled, policy=self.policy)
 
     def plan_products(self):
         """Targets: annotations of the events touched since the last plan."""
@@ -356,7 +370,7 @@ class Targets:
                     return f"{graceid}: {inputs}"
                 names += inputs
         else:
-            skymap = alert_source_upload(event)
+            skymap = alert_source_upload(event, policy=self.policy)
             if self.uploads.verdict(graceid, skymap) is None:
                 return f"waiting for {graceid}/{skymap}"
             names.append(skymap)
@@ -378,7 +392,9 @@ class Targets:
             [
                 g,
                 list(self.uploads.records[(g, "event.json")].signature),
-                self.uploads.complete(g, alert_source_upload(self.events[g])),
+                self.uploads.complete(
+                    g, alert_source_upload(self.events[g], policy=self.policy)
+                ),
             ]
             for g in sorted(record["gw_events"])
             if g in self.events
@@ -447,7 +463,11 @@ class Targets:
         )
         if any(g not in self.events for g in graceids):
             return []
-        plan = self.plan_of(graceids)
+        record = self.superevents.get(sid)
+        members = [g for g in (record or {}).get("gw_events", []) if g in self.events]
+        plan = self.plan_of(sorted(set(graceids) | set(members)))
+        if record is not None:
+            plan.superevents[sid] = record
         names = notice_plan.notice_outputs(plan, sid, notice)
         # The notice job's own files (its JSON, and any other form of it
         # under the same stem) are not follow-ups.
