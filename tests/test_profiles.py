@@ -56,23 +56,27 @@ def snakemake_options():
 
 @pytest.fixture(scope="module")
 def workflow_rules(tmp_path_factory):
-    """Rule names of the workflow, as Snakemake itself lists them."""
+    """Rule names of the workflow under every policy (the O4 workflow has
+    rules of its own), as Snakemake itself lists them."""
     root = tmp_path_factory.mktemp("rules")
     (root / "store" / "events").mkdir(parents=True)
-    proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
-        + ["--directory", str(root / "results")]
-        + ["--configfile", str(REPO / "config" / "config.yaml")]
-        + ["--config", f"store={root / 'store'}", f"results={root / 'results'}"]
-        + ["--list-rules"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stderr
-    rules = set(proc.stdout.split())
-    assert "bayestar" in rules
-    return rules
+    rules = {}
+    for policy in ("O3", "O4"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
+            + ["--directory", str(root / "results")]
+            + ["--configfile", str(REPO / "config" / "config.yaml")]
+            + ["--config", f"store={root / 'store'}", f"results={root / 'results'}"]
+            + [f"orchestrator_policy={policy}", "--list-rules"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 0, proc.stderr
+        rules[policy] = set(proc.stdout.split())
+    assert {"bayestar", "source_classification"} <= rules["O3"]
+    assert {"bayestar", "em_bright", "notice_volume_plot"} <= rules["O4"]
+    return rules["O3"] | rules["O4"]
 
 
 def rules_named(profile):

@@ -132,6 +132,21 @@ def test_classify_files_finds_notices_by_pattern():
     ]
 
 
+def test_o4_notice_plots_are_sorted_without_a_map_beside_them():
+    """O4 superevent folders hold per-notice plots and no sky map."""
+    names = [
+        "bayestar-2.png",
+        "bayestar.volume-2.png",
+        "cwb-1.png",
+        "em_bright-2.png",
+        "gstlal.p_astro-2.png",
+    ]
+    found = classify_files("S1", names)
+    assert found.skymap_plots == ["bayestar-2.png", "cwb-1.png"]
+    assert found.volume_plots == ["bayestar.volume-2.png"]
+    assert found.other_plots == ["em_bright-2.png", "gstlal.p_astro-2.png"]
+
+
 def test_page_links_every_file_of_a_superevent(mdc_tree):  # noqa: F811
     results, store = mdc_tree
     folder = add_superevent_files(results)

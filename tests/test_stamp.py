@@ -155,6 +155,8 @@ def test_outdated_targets_o4_sequence_and_notices(tmp_path, config):
         "alert_type": "Preliminary",
         "preferred_event": "G900100",
         "significant": True,
+        # After the burst's creation: its circular can be composed.
+        "due": plan.store.events["G900100"]["created"] + 60.0,
     }
     names = (
         f"{sid}-1-Preliminary.json",

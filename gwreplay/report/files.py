@@ -15,6 +15,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from ..products import SKYMAP_STEMS
+
 #: GraceDB's notice types (gwcelery 3.0.0 ``alert_type``), in the order of a
 #: superevent's life.
 NOTICE_TYPES = ("EarlyWarning", "Preliminary", "Initial", "Update", "Retraction")
@@ -67,12 +69,15 @@ def _sort_plot(found, name):
 
     A volume rendering (``ligo-skymap-plot-volume``) carries "volume" in its
     name, as gwcelery's ``bayestar.volume.png``; an all-sky plot shares the
-    stem of a sky map beside it (gwcelery's ``bayestar.png``); anything else
-    (bar charts of p_astro or em_bright) is an other plot.
+    stem of a sky map beside it (gwcelery's ``bayestar.png``) or of a sky
+    map the workflow knows (O4's per-notice ``bayestar-2.png``:
+    :data:`gwreplay.products.SKYMAP_STEMS`); anything else (bar charts of
+    p_astro or em_bright) is an other plot.
     """
+    stem = _stem(re.sub(r"-[0-9]+\.png$", ".png", name))
     if "volume" in name.lower():
         found.volume_plots.append(name)
-    elif _stem(name) in {_stem(skymap) for skymap in found.skymaps}:
+    elif stem in {_stem(skymap) for skymap in found.skymaps} | set(SKYMAP_STEMS):
         found.skymap_plots.append(name)
     else:
         found.other_plots.append(name)
