@@ -59,6 +59,7 @@ from .atomic import write_json
 from .errors import EventInputError, InvalidIdError
 from .policies.o4 import UnrankableEvent, get_snr
 from .products import STOCK_P_ASTRO, computes_stock_p_astro  # noqa: F401
+from .products import lower_field as _lower
 from .store import load_event_json
 from .superevents import get_instruments
 
@@ -89,10 +90,6 @@ class StockInputs(NamedTuple):
     pipeline: str
     #: Detectors in the ranking statistic.
     instruments: frozenset
-
-
-def _lower(event, key):
-    return str(event.get(key) or "").lower()
 
 
 def _refuse(event, reason):

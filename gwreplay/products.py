@@ -24,7 +24,7 @@ calls it; no notice reads the copy). Burst pipelines (and aframe) upload their o
 sky maps and get no annotation.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 #: Sky map each burst pipeline uploads itself under 2018 and O3 (GraceDB names).
 BURST_SKYMAPS = {"CWB": "skyprobcc_cWB.fits", "oLIB": "LIB.fits.gz"}
@@ -164,13 +164,16 @@ def computes_stock_p_astro(event):
     :func:`gwreplay.p_astro_stock.stock_p_astro_inputs`' business.
     """
     return (
-        _lower(event, "group") == "cbc"
+        lower_field(event, "group") == "cbc"
         and event.get("processing_status") != "reserved"
-        and (_lower(event, "pipeline"), _lower(event, "search")) in STOCK_P_ASTRO
+        and (lower_field(event, "pipeline"), lower_field(event, "search"))
+        in STOCK_P_ASTRO
     )
 
 
-def _lower(event, key):
+def lower_field(event, key):
+    """``event[key]`` in lower case ('' when absent), as gwcelery compares
+    pipelines and searches."""
     return str(event.get(key) or "").lower()
 
 
@@ -179,7 +182,9 @@ def _stock_p_astro(pipeline):
     pipeline that :func:`computes_stock_p_astro`."""
 
     def applies(event, disabled_detectors):
-        return _lower(event, "pipeline") == pipeline and computes_stock_p_astro(event)
+        return lower_field(event, "pipeline") == pipeline and (
+            computes_stock_p_astro(event)
+        )
 
     return applies
 
@@ -218,13 +223,11 @@ O3_PRODUCTS = (
 #: the flattened map is made from the multi-order one (``made_from``).
 O4_PRODUCTS = (
     _bayestar("bayestar.multiorder.fits"),
-    Product(
-        "bayestar.fits.gz",
+    # BAYESTAR's uploads and conditions, for the replay clock and the plan.
+    replace(
+        _bayestar("bayestar.fits.gz"),
         rule="flatten_skymap",
-        needs=("coinc.xml",),
-        may_use=("psd.xml.gz",),
-        embedded={"psd.xml.gz": "coinc.xml"},
-        applies=_localisable,
+        alert_input=None,
         made_from="bayestar.multiorder.fits",
     ),
     Product(
