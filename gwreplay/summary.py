@@ -200,17 +200,23 @@ def unrecorded_failures(plan, recorded):
     """Planned results missing at the end of a run that no record explains.
 
     ``recorded`` holds the ``(stage, key)`` of the failure records. A missing
-    ``alert.json`` is listed only when the preferred event's results exist:
-    otherwise the failure upstream is the one that explains it.
+    ``alert.json`` is listed only when the preferred event's results exist,
+    and a missing result made from another (``made_from``) only when that
+    one exists: otherwise the failure upstream is the one that explains it.
     """
     rows = []
     missing_results = set()
+    by_name = table(plan.policy).by_name
     for graceid, products in sorted(plan.event_products.items()):
         for product in products:
             if os.path.exists(plan.event_result(graceid, product)):
                 continue
             missing_results.add(graceid)
-            rule = table(plan.policy).rules.get(product, product)
+            spec = by_name.get(product)
+            source = spec.made_from if spec else None
+            if source and not os.path.exists(plan.event_result(graceid, source)):
+                continue  # O4's flattened map: the missing source explains it
+            rule = spec.rule if spec else product
             if (rule, graceid) not in recorded:
                 rows.append(_unrecorded(rule, graceid, product))
     # O4 notice jobs' records (keys <SID>-<N>-<Type> and the like) explain

@@ -674,7 +674,11 @@ def test_single_detector_coinc_is_localisable(reference_dir, tmp_path):
     )
     assert set(classification) == {"HasNS", "HasRemnant", "HasMassGap"}
     store = load_store(tmp_path)
-    assert event_products(store.events["G900070"])[0] == "bayestar.fits.gz"
+    for policy, skymap in (
+        ("O3", "bayestar.fits.gz"),
+        ("O4", "bayestar.multiorder.fits"),
+    ):
+        assert event_products(store.events["G900070"], policy=policy)[0] == skymap
 
 
 # --- resource limits, without the workflow --------------------------------------
@@ -735,9 +739,11 @@ def test_missing_upload_fails_its_event_not_the_run(tmp_path, policy):
         f"orchestrator_policy={policy}",
     )
     assert status != 0
+    # Neither of cWB's maps is there: the one the era expects is named.
+    skymap = "cwb.multiorder.fits" if policy == "O4" else "skyprobcc_cWB.fits"
     failures = read_csv(results / "failures.csv")
     assert {(r["stage"], r["id"], r["file"]) for r in failures} == {
-        ("plan", "G900081", "skyprobcc_cWB.fits"),
+        ("plan", "G900081", skymap),
         ("plan", "G900082", "coinc.xml"),
     }
     assert all("missing" in r["reason"] for r in failures)
@@ -745,7 +751,7 @@ def test_missing_upload_fails_its_event_not_the_run(tmp_path, policy):
     assert rows["G900080"]["status"] == "sent"
     # Their superevents are processed (DQ checked) and say why no alert went out.
     for graceid, missing in (
-        ("G900081", "skyprobcc_cWB.fits"),
+        ("G900081", skymap),
         ("G900082", "coinc.xml"),
     ):
         folder = results / "superevents" / rows[graceid]["superevent_id"]
@@ -759,7 +765,18 @@ def test_missing_upload_fails_its_event_not_the_run(tmp_path, policy):
         assert alert["notice"] == "" and (folder / "dq.json").exists()
 
 
-def test_job_that_died_without_a_record_is_listed(tmp_path):
+@pytest.mark.parametrize(
+    "policy, classification, upstream_explained",
+    [
+        ("O3", "source_classification", ()),
+        # O4's flattened map is made from BAYESTAR's multi-order one: the
+        # missing source is the one row.
+        ("O4", "em_bright", ("flatten_skymap",)),
+    ],
+)
+def test_job_that_died_without_a_record_is_listed(
+    tmp_path, policy, classification, upstream_explained
+):
     """At the end of a run, a planned result that is missing with no failure
     record (a job killed by a signal, the OOM killer, a batch limit) is a
     failure of its own; one explained by an upstream failure is not; and
@@ -776,7 +793,7 @@ def test_job_that_died_without_a_record_is_listed(tmp_path):
         cbc_event("G900091", 2, far=5.2e-16),
         {"coinc.xml": b"<LIGO_LW/>", "psd.xml.gz": b"x"},
     )
-    plan = make_plan(store, results, defaults())
+    plan = make_plan(store, results, dict(defaults(), orchestrator_policy=policy))
     burst_sid, cbc_sid = sorted(plan.superevents)
     assert plan.superevents[burst_sid]["preferred_event"] == "G900090"
     for sid in plan.superevents:
@@ -785,9 +802,9 @@ def test_job_that_died_without_a_record_is_listed(tmp_path):
     # The classification job recorded its failure; BAYESTAR's and the burst
     # alert's jobs left nothing.
     write_json(
-        results / ".failures/source_classification/G900091.json",
+        results / f".failures/{classification}/G900091.json",
         {
-            "rule": "source_classification",
+            "rule": classification,
             "key": "G900091",
             "event_id": "G900091",
             "file": "coinc.xml",
@@ -801,16 +818,15 @@ def test_job_that_died_without_a_record_is_listed(tmp_path):
     snakemake_file.parent.mkdir(parents=True)
     snakemake_file.write_bytes(b"")
     _, during = write_summaries(plan)
-    assert [(r["stage"], r["id"]) for r in during] == [
-        ("source_classification", "G900091")
-    ]
+    assert [(r["stage"], r["id"]) for r in during] == [(classification, "G900091")]
     assert litter.exists()
     _, final = write_summaries(plan, final=True)
     assert not litter.exists() and snakemake_file.exists()
     assert [(r["stage"], r["id"], r["file"]) for r in final] == [
-        ("source_classification", "G900091", "coinc.xml"),
+        (classification, "G900091", "coinc.xml"),
         ("bayestar", "G900091", "-"),
         ("superevent", burst_sid, "-"),
     ]
+    assert not {r["stage"] for r in final} & set(upstream_explained)
     assert "no failure record" in final[1]["reason"]
     assert read_csv(results / "failures.csv") == final
