@@ -370,13 +370,13 @@ def test_forcing_options_are_refused(tmp_path):
     assert "would rebuild alerts" in proc.stderr
 
 
-def _watcher(tmp_path):
+def _watcher(tmp_path, *config):
     store = tmp_path / "store"
     (store / "events").mkdir(parents=True)
     return watch.Watcher(
         store,
         tmp_path / "results",
-        watch.load_config(),
+        watch.load_config(None, ["--config", *config] if config else []),
         clock=watch.ReplayClock(),
     )
 
@@ -386,8 +386,17 @@ def _arrive(watcher, graceid, name, data):
     watcher.touch(watcher.upload_path(graceid, name), complete=True)
 
 
-def test_bayestar_starts_on_psd_upload_not_before(tmp_path, reference_dir):
-    watcher = _watcher(tmp_path)
+@pytest.mark.parametrize(
+    "policy, classification, skymap",
+    [
+        ("O3", "source_classification.json", "bayestar.fits.gz"),
+        ("O4", "em_bright.json", "bayestar.multiorder.fits"),
+    ],
+)
+def test_bayestar_starts_on_psd_upload_not_before(
+    tmp_path, reference_dir, policy, classification, skymap
+):
+    watcher = _watcher(tmp_path, f"orchestrator_policy={policy}")
     ref = reference_dir / "G211117"
     _arrive(watcher, "G211117", "coinc.xml", (ref / "coinc.xml").read_bytes())
     event = dict(G211117_EVENT, uploads=[{"filename": "psd.xml.gz", "created": 1.0}])
@@ -395,12 +404,10 @@ def test_bayestar_starts_on_psd_upload_not_before(tmp_path, reference_dir):
     watcher.refresh_event("G211117")
     event = watcher.events["G211117"]
     # The classification needs coinc.xml only; BAYESTAR waits for the PSDs.
-    assert watcher.product_inputs("G211117", event, "source_classification.json") == [
-        "coinc.xml"
-    ]
-    assert "psd.xml.gz" in watcher.product_inputs("G211117", event, "bayestar.fits.gz")
+    assert watcher.product_inputs("G211117", event, classification) == ["coinc.xml"]
+    assert "psd.xml.gz" in watcher.product_inputs("G211117", event, skymap)
     _arrive(watcher, "G211117", "psd.xml.gz", (ref / "psd.xml.gz").read_bytes())
-    assert watcher.product_inputs("G211117", event, "bayestar.fits.gz") == [
+    assert watcher.product_inputs("G211117", event, skymap) == [
         "coinc.xml",
         "psd.xml.gz",
     ]
