@@ -309,7 +309,7 @@ SUPEREVENT_STAGES = (
     "superevent",
     "check_vectors",
     "preliminary_alert",  # 2018, O3
-    "alert_sequence",  # O4 (scripts/alert_sequence.py)
+    "alert_sequence",  # O4 (gwreplay.notice_jobs)
 )
 
 

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 import traceback
 
 from .atomic import write_json
@@ -47,6 +48,37 @@ def stage(name, *, event_id, file="-"):
         raise
 
 
+def _record_failure(snakemake, exc, *, key, event_id, file):
+    """Write the failure record of ``exc``; return the one-line message."""
+    rule, event_id, file = getattr(
+        exc, "gwreplay_stage", (snakemake.rule, event_id, file)
+    )
+    if isinstance(exc, EventInputError):
+        blamed_id, blamed_file, reason = exc.event_id, exc.filename, exc.reason
+    else:
+        blamed_id, blamed_file = event_id, file
+        reason = f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, ReplayError):
+            log.error("%s", traceback.format_exc())
+    write_json(
+        snakemake.log.failure,
+        {
+            "rule": rule,
+            "key": key,
+            "event_id": blamed_id,
+            "file": blamed_file,
+            "reason": reason,
+        },
+    )
+    log.error("%s failed: %s: %s: %s", rule, blamed_id, blamed_file, reason)
+    return f"gwreplay: {rule}: {blamed_id}: {blamed_file}: {reason}"
+
+
+def _clear_failure(snakemake):
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(snakemake.log.failure)
+
+
 def run_job(snakemake, func, *, key, event_id, file="-"):
     """Run ``func()`` for one job of ``snakemake.rule``; record any failure.
 
@@ -57,34 +89,69 @@ def run_job(snakemake, func, *, key, event_id, file="-"):
     name what is blamed when the error does not say it itself.
     """
     _setup_logging(snakemake.log.main)
-    record = snakemake.log.failure
     try:
         func()
     except BaseException as exc:  # noqa: BLE001 - every failure must be recorded
-        rule, event_id, file = getattr(
-            exc, "gwreplay_stage", (snakemake.rule, event_id, file)
-        )
-        if isinstance(exc, EventInputError):
-            blamed_id, blamed_file, reason = exc.event_id, exc.filename, exc.reason
-        else:
-            blamed_id, blamed_file = event_id, file
-            reason = f"{type(exc).__name__}: {exc}"
-            if not isinstance(exc, ReplayError):
-                log.error("%s", traceback.format_exc())
-        write_json(
-            record,
-            {
-                "rule": rule,
-                "key": key,
-                "event_id": blamed_id,
-                "file": blamed_file,
-                "reason": reason,
-            },
-        )
-        log.error("%s failed: %s: %s: %s", rule, blamed_id, blamed_file, reason)
-        sys.exit(f"gwreplay: {rule}: {blamed_id}: {blamed_file}: {reason}")
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(record)
+        sys.exit(_record_failure(snakemake, exc, key=key, event_id=event_id, file=file))
+    _clear_failure(snakemake)
+
+
+class LocalJobError(ReplayError):
+    """An in-process job failed; the message names the event and the file."""
+
+
+class _ThisThread(logging.Filter):
+    """Pass only the records of the thread that made the filter."""
+
+    def __init__(self):
+        super().__init__()
+        self.thread = threading.get_ident()
+
+    def filter(self, record):
+        return record.thread == self.thread
+
+
+@contextlib.contextmanager
+def _thread_log(logfile):
+    """The records of this thread, at INFO and above, go to ``logfile``.
+
+    Jobs run in threads of one Snakemake process side by side; each job's
+    log holds its own thread's records only.
+    """
+    os.makedirs(os.path.dirname(logfile) or ".", exist_ok=True)
+    handler = logging.FileHandler(logfile, mode="w")
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_ThisThread())
+    root = logging.getLogger()
+    log.setLevel(logging.INFO)
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+
+
+def run_local_job(snakemake, func, *, key, event_id, file="-"):
+    """:func:`run_job` for a ``run:`` rule, in a thread of Snakemake's process.
+
+    Sub-second steps (the O4 notice and what follows it) run in the
+    Snakemake process itself (``--force-use-threads``, which `gwreplay run`
+    and the watcher pass): no interpreter start-up and no imports per job
+    (issue 15). ``snakemake`` is the run block's namespace (``rule``,
+    ``input``, ``output``, ``params``, ``wildcards``, ``log``). A failure is
+    recorded as :func:`run_job` records it and raised as
+    :class:`LocalJobError`, which fails that job only.
+    """
+    with _thread_log(snakemake.log.main):
+        try:
+            func()
+        except BaseException as exc:  # noqa: BLE001 - every failure must be recorded
+            message = _record_failure(
+                snakemake, exc, key=key, event_id=event_id, file=file
+            )
+            raise LocalJobError(message) from exc
+    _clear_failure(snakemake)
 
 
 def superevent_and_vectors(smk):

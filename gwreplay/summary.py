@@ -235,7 +235,7 @@ def unrecorded_failures(plan, recorded):
 
 def _notice_job_of(plan, key):
     """O4 notice jobs are keyed ``<SID>-<N>-<Type>`` and the like
-    (scripts/notice.py): true when ``key`` is one of a planned superevent."""
+    (gwreplay.notice_jobs): true when ``key`` is one of a planned superevent."""
     return "-" in key and key.split("-")[0] in plan.superevents
 
 

@@ -1,9 +1,11 @@
 import os
+from types import SimpleNamespace
 
 from snakemake.utils import validate
 
 from gwreplay.ids import GRACEID_PATTERN, SUPEREVENT_ID_PATTERN
 from gwreplay import notice_plan
+from gwreplay.notice_jobs import run_step
 from gwreplay.plan import alert_inputs, cached_plan
 from gwreplay.dq import CONFIG_KEYS as DQ_KEYS
 from gwreplay.policies import follows_sequence, overlaid_settings, sequence_settings

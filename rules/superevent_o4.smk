@@ -3,6 +3,21 @@
 # known once the check has run), then each notice as its own target, then its
 # circular, sky-map plot, volume plot and bar charts, then alert.json, the
 # superevent's record of all.
+#
+# All but the volume plot are sub-second steps: `run:` rules that Snakemake
+# runs in a thread of its own process (--force-use-threads, which gwreplay
+# passes) and on a cluster's submit host (localrules), without an
+# interpreter's start-up per job (gwreplay.notice_jobs).
+
+
+localrules:
+    superevent,
+    notice,
+    notice_voevent,
+    notice_circular,
+    notice_plot,
+    notice_chart,
+    alert,
 
 
 checkpoint superevent:
@@ -15,16 +30,23 @@ checkpoint superevent:
     log:
         main=f"{RESULTS}/logs/superevent/{{superevent_id}}.log",
         failure=f"{RESULTS}/.failures/superevent/{{superevent_id}}.json",
-    conda:
-        "../envs/alerts.yaml"
     params:
         superevent=lambda wildcards: PLAN.superevents[wildcards.superevent_id],
         ready=sequence_ready,
         store=STORE,
         dq_conf=overlaid_settings(config, DQ_KEYS),
         settings=sequence_settings(config),
-    script:
-        "../scripts/alert_sequence.py"
+    run:
+        run_step(
+            SimpleNamespace(
+                rule=rule,
+                input=input,
+                output=output,
+                params=params,
+                wildcards=wildcards,
+                log=log,
+            )
+        )
 
 
 rule notice:
@@ -39,12 +61,19 @@ rule notice:
     wildcard_constraints:
         number="[0-9]+",
         alert_type="EarlyWarning|Preliminary|Initial|Retraction",
-    conda:
-        "../envs/alerts.yaml"
     params:
         gracedb_host=config["gracedb_host"],
-    script:
-        "../scripts/notice.py"
+    run:
+        run_step(
+            SimpleNamespace(
+                rule=rule,
+                input=input,
+                output=output,
+                params=params,
+                wildcards=wildcards,
+                log=log,
+            )
+        )
 
 
 rule notice_voevent:
@@ -57,13 +86,20 @@ rule notice_voevent:
         failure=f"{RESULTS}/.failures/notice_voevent/{{superevent_id}}-{{number}}.json",
     wildcard_constraints:
         number="[0-9]+",
-    conda:
-        "../envs/alerts.yaml"
     params:
         gracedb_host=config["gracedb_host"],
         voevent_role=config["voevent_role"],
-    script:
-        "../scripts/notice.py"
+    run:
+        run_step(
+            SimpleNamespace(
+                rule=rule,
+                input=input,
+                output=output,
+                params=params,
+                wildcards=wildcards,
+                log=log,
+            )
+        )
 
 
 rule notice_circular:
@@ -77,12 +113,19 @@ rule notice_circular:
     wildcard_constraints:
         kind="earlywarning|preliminary|initial|retraction",
         number="[0-9]+",
-    conda:
-        "../envs/alerts.yaml"
     params:
         gracedb_host=config["gracedb_host"],
-    script:
-        "../scripts/notice.py"
+    run:
+        run_step(
+            SimpleNamespace(
+                rule=rule,
+                input=input,
+                output=output,
+                params=params,
+                wildcards=wildcards,
+                log=log,
+            )
+        )
 
 
 rule notice_plot:
@@ -96,10 +139,17 @@ rule notice_plot:
     wildcard_constraints:
         skymap=SKYMAP_STEM,
         number="[0-9]+",
-    conda:
-        "../envs/alerts.yaml"
-    script:
-        "../scripts/notice.py"
+    run:
+        run_step(
+            SimpleNamespace(
+                rule=rule,
+                input=input,
+                output=output,
+                params=params,
+                wildcards=wildcards,
+                log=log,
+            )
+        )
 
 
 rule alert:
@@ -110,10 +160,17 @@ rule alert:
     log:
         main=f"{RESULTS}/logs/alert/{{superevent_id}}.log",
         failure=f"{RESULTS}/.failures/alert/{{superevent_id}}.json",
-    conda:
-        "../envs/alerts.yaml"
-    script:
-        "../scripts/notice.py"
+    run:
+        run_step(
+            SimpleNamespace(
+                rule=rule,
+                input=input,
+                output=output,
+                params=params,
+                wildcards=wildcards,
+                log=log,
+            )
+        )
 
 
 rule notice_volume_plot:
@@ -133,7 +190,7 @@ rule notice_volume_plot:
     params:
         conf=module_settings(config, "gwreplay.o4_skymaps"),
     script:
-        "../scripts/notice.py"
+        "../scripts/notice_volume_plot.py"
 
 
 rule notice_chart:
@@ -147,7 +204,14 @@ rule notice_chart:
     wildcard_constraints:
         chart=r"em_bright|(?:[a-z]+\.)?p_astro",
         number="[0-9]+",
-    conda:
-        "../envs/alerts.yaml"
-    script:
-        "../scripts/notice.py"
+    run:
+        run_step(
+            SimpleNamespace(
+                rule=rule,
+                input=input,
+                output=output,
+                params=params,
+                wildcards=wildcards,
+                log=log,
+            )
+        )
