@@ -39,8 +39,14 @@ oracle:
 demo: venv
 	$(BIN)/gwreplay demo $(DEMO_DIR) --superevents $(DEMO_SUPEREVENTS)
 
+# Two pytest workers, one test file each at a time (pytest-xdist,
+# --dist loadfile: a file's module fixtures, such as its replays, are built
+# once): the replays' serial stretches (one BAYESTAR job, one superevent)
+# leave a core idle otherwise. PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
+
 test: venv oracle
-	$(BIN)/python -m pytest -ra
+	$(BIN)/python -m pytest -ra --durations=25 -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: venv
 	$(BIN)/ruff check gwreplay scripts tests bench

@@ -1,6 +1,6 @@
 """Where BAYESTAR's CPU time goes, inside the workflow and outside it.
 
-    .venv/bin/python -m bench.bayestar_cost --superevents 5 --seed 3 --repeat 3
+    python -m bench.bayestar_cost --superevents 3 --seed 3 --events 4 --repeat 3
 
 Issue 15: in ``bench/overhead.py`` the workflow's BAYESTAR jobs took more
 CPU than the whole ``bayestar-localize-coincs`` baseline. This script takes
@@ -146,13 +146,14 @@ def main():
         "--ways", nargs="+", default=["cli", "gwreplay", "cli-pairs", "gwreplay-pairs"]
     )
     parser.add_argument("--workdir", default=None)
+    parser.add_argument("--events", type=int, default=None, help="first N CBC events")
     args = parser.parse_args()
     workdir = args.workdir or tempfile.mkdtemp(prefix="bayestar-cost-")
     store = os.path.join(workdir, "store")
     make_mdc(store, args.superevents, args.seed)
     prepared = [
         (g, prepare_baseline_input(store, g, os.path.join(workdir, "input", g)))
-        for g in cbc_events(store)
+        for g in cbc_events(store)[: args.events]
     ]
     config = os.path.join(
         os.path.dirname(os.path.dirname(__file__)), "config", "config.yaml"
@@ -168,6 +169,9 @@ def main():
             wall, per_event = run_way(way, jobs, width)
             walls[way].append(wall)
             rounds[way].append(per_event)
+            cpu = sum(c for c, _ in per_event.values())
+            print(f"round {len(walls[way])} {way}: wall {wall:.1f} s, CPU {cpu:.1f} s")
+            sys.stdout.flush()
     print(f"store: {store}, {len(prepared)} CBC events; load at each round: {loads}")
     print("way                  wall      CPU   setup  localize  write")
     for way in args.ways:

@@ -2,7 +2,9 @@
 
 Plays uploads into an empty watched store on the replay schedule, with
 ``gwreplay watch`` following it, and measures for every superevent when its
-preliminary alert (``RESULTS/superevents/<SID>/alert.json``) appeared:
+first notice appeared (O4, the default: ``<SID>-1-<Type>.json``, due at
+its ``due`` in sequence.json; ``--policy O3``: the preliminary alert's
+``alert.json``, due at creation + ``orchestrator_timeout``):
 
 * ``lag``: notice time (wall time alert.json appeared) minus the time the
   alert fell due (superevent creation + ``orchestrator_timeout``, on the
@@ -53,13 +55,45 @@ GPS_EPOCH_UNIX = 315964800
 T_MEASURED = 1186437412.5
 #: Non-publishable but below the superevent threshold: FAR x 4 > 1/365 d.
 HISTORY_FAR = 1e-6
+#: O4: above the less-significant threshold (2/day x 8 = 1.85e-4 Hz) and
+#: below the superevent threshold (1/h): a superevent with no notice.
+HISTORY_FAR_O4 = 2.5e-4
 #: Publishable burst: FAR x 4 <= 1/365 d.
 MEASURED_FAR = 1e-10
 
-#: The bench measures the 2018/O3 flow (one alert.json per superevent at the
-#: timeout; the history is prepopulated with that flow's library calls). The
-#: O4 notices' lag is what tests/test_watch_o4.py logs (docs/watcher.md).
-POLICY_ARGS = ["--config", "orchestrator_policy=O3"]
+#: ``--policy O4`` (the default) measures each superevent's first notice
+#: (``<SID>-1-<Type>.json``) against its ``due`` in sequence.json;
+#: ``--policy O3`` the 2018/O3 flow (one alert.json per superevent at the
+#: timeout; its history can be prepopulated with that flow's library calls).
+POLICY_ARGS = ["--config", "orchestrator_policy=O4"]
+
+
+def set_policy(policy):
+    """Measure ``policy`` (module-wide: every run of this bench uses one)."""
+    POLICY_ARGS[:] = ["--config", f"orchestrator_policy={policy}"]
+
+
+def first_notice(results, sid):
+    """(path, due GPS) of the superevent's first notice, or None (O4)."""
+    path = os.path.join(results, "superevents", sid, "sequence.json")
+    try:
+        with open(path) as f:
+            notices = json.load(f)["notices"]
+    except (OSError, ValueError):
+        return None
+    if not notices:
+        return None
+    n = notices[0]
+    name = f"{sid}-{n['alert_number']}-{n['alert_type']}.json"
+    return os.path.join(results, "superevents", sid, name), n["due"]
+
+
+def measured_file(results, sid):
+    """The file whose appearance is the superevent's alert, if known yet."""
+    if POLICY_ARGS[-1].endswith("O3"):
+        return os.path.join(results, "superevents", sid, "alert.json")
+    found = first_notice(results, sid)
+    return found[0] if found else None
 
 
 def leap_seconds():
@@ -118,7 +152,8 @@ def write_history(store, count, skymap):
         folder = os.path.join(store, "events", graceid)
         os.makedirs(folder)
         gpstime = first + 1000.0 * i
-        event = burst_event(graceid, gpstime, gpstime + 8.0, HISTORY_FAR)
+        far = HISTORY_FAR if POLICY_ARGS[-1].endswith("O3") else HISTORY_FAR_O4
+        event = burst_event(graceid, gpstime, gpstime + 8.0, far)
         with open(os.path.join(folder, "skyprobcc_cWB.fits"), "wb") as f:
             f.write(skymap)
         with open(os.path.join(folder, "event.json"), "w") as f:
@@ -467,8 +502,10 @@ def measure(args, existing, workdir):
     for record in expected:
         sid = record["superevent_id"]
         due = wall(record["created"] + timeout, offset)
-        path = os.path.join(results, "superevents", sid, "alert.json")
-        if not os.path.exists(path):
+        path = measured_file(results, sid)
+        if not POLICY_ARGS[-1].endswith("O3") and path:
+            due = wall(first_notice(results, sid)[1], offset)
+        if not path or not os.path.exists(path):
             rows.append({"superevent_id": sid, "missing": True})
             continue
         notice = os.stat(path).st_mtime
@@ -481,19 +518,25 @@ def measure(args, existing, workdir):
                 "group": preferred["group"],
                 "lag": notice - due,
                 "overhead": notice - max(due, ready),
-                "issued_lines": len(re.findall(rf"alert issued {sid}:", log)),
+                "issued_lines": len(re.findall(rf"alert issued {sid}:", log))
+                if POLICY_ARGS[-1].endswith("O3")
+                else 1,
             }
         )
     runs = [float(s) for s in re.findall(r"finished: status \d+ in ([0-9.]+) s", log)]
-    # A finished alert no event joined later: its run has nothing to do.
-    with open(os.path.join(results, "watch_state.json")) as f:
-        alerts = json.load(f)["alerts"]
-    quiet = [
-        sid
-        for sid, a in sorted(alerts.items())
-        if a["status"] == "produced" and not a.get("late_events")
-    ]
-    target = os.path.join(results, "superevents", quiet[0], "alert.json")
+    if POLICY_ARGS[-1].endswith("O3"):
+        # A finished alert no event joined later: its run has nothing to do.
+        with open(os.path.join(results, "watch_state.json")) as f:
+            alerts = json.load(f)["alerts"]
+        quiet = [
+            sid
+            for sid, a in sorted(alerts.items())
+            if a["status"] == "produced" and not a.get("late_events")
+        ]
+        target = os.path.join(results, "superevents", quiet[0], "alert.json")
+    else:
+        target = next(r for r in rows if not r.get("missing"))["superevent_id"]
+        target = measured_file(results, target)
     return {
         "existing": existing,
         "prepopulate": args.prepopulate,
@@ -527,12 +570,13 @@ def _wait_log(logfile, pattern, timeout, proc):
 
 
 def _poll_alerts(results, sids, seen, stop):
-    """Record when each alert.json is first seen (a check on its mtime)."""
+    """Record when each measured file is first seen (a check on its mtime)."""
     while not stop.is_set():
         for sid in sids:
-            if sid not in seen and os.path.exists(
-                os.path.join(results, "superevents", sid, "alert.json")
-            ):
+            if sid in seen:
+                continue
+            path = measured_file(results, sid)
+            if path and os.path.exists(path):
                 seen[sid] = time.time()
         time.sleep(0.05)
 
@@ -598,8 +642,11 @@ def main(argv=None):
     parser.add_argument(
         "--existing", default="10,1000", help="history sizes (comma-separated)"
     )
+    parser.add_argument("--policy", choices=("O3", "O4"), default="O4")
     parser.add_argument(
-        "--prepopulate", choices=("direct", "workflow"), default="direct"
+        "--prepopulate",
+        choices=("direct", "workflow"),
+        help="direct (O3 only; its default) or workflow (O4's)",
     )
     parser.add_argument("--speedup", type=float, default=100.0)
     parser.add_argument("--keep-seconds", type=float, default=20.0)
@@ -612,6 +659,11 @@ def main(argv=None):
     parser.add_argument("--workdir", help="keep everything here (default: a temp dir)")
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args(argv)
+    set_policy(args.policy)
+    if args.prepopulate is None:
+        args.prepopulate = "direct" if args.policy == "O3" else "workflow"
+    if args.prepopulate == "direct" and args.policy != "O3":
+        parser.error("--prepopulate direct makes O3's files; use workflow")
 
     workdir = args.workdir or tempfile.mkdtemp(prefix="gwreplay-watch-bench-")
     os.makedirs(workdir, exist_ok=True)

@@ -131,10 +131,7 @@ def slurm_replay(slurm_env, reference_dir, tmp_path_factory):
     write_gaussian_skymap(folder / "skyprobcc_cWB.fits", 120.0, -30.0)
     # Pinned to O3: these tests are about the one `superevent` job per
     # superevent that rules/superevent.smk batches into the profile's
-    # "superevent" group job. Under O4 (rules/superevent_o4.smk) the
-    # superevent is a checkpoint outside any group, and every notice, circular,
-    # plot and alert.json is a Slurm job of its own: profiles/slurm groups
-    # none of them yet, so O4 on Slurm is not covered here.
+    # "superevent" group job. O4 on Slurm: slurm_replay_o4 below.
     proc = subprocess.run(
         [sys.executable, "-m", "gwreplay.cli", "run", str(store)]
         + ["--results", str(results), "--profile", "slurm", "--", *TEST_CLUSTER_ARGS]
@@ -152,6 +149,74 @@ def slurm_replay(slurm_env, reference_dir, tmp_path_factory):
         if Path(job["workdir"]) == results
     }
     return results, ours, completion_records(slurm_env), output
+
+
+@pytest.fixture(scope="module")
+def slurm_replay_o4(slurm_env, reference_dir, tmp_path_factory):
+    """The same two events under O4 (the default) with ``--profile slurm``."""
+    root = tmp_path_factory.mktemp("slurm-replay-o4")
+    store, results = root / "store", root / "results"
+    ref = reference_dir / "G211117"
+    write_event(
+        store,
+        G211117_EVENT,
+        {"coinc.xml": ref / "coinc.xml", "psd.xml.gz": ref / "psd.xml.gz"},
+    )
+    folder = write_event(store, BURST_EVENT)
+    write_gaussian_skymap(folder / "skyprobcc_cWB.fits", 120.0, -30.0)
+    proc = subprocess.run(
+        [sys.executable, "-m", "gwreplay.cli", "run", str(store)]
+        + ["--results", str(results), "--profile", "slurm", "--", *TEST_CLUSTER_ARGS]
+        + ["--config", "volume_plot_dpi=40"],
+        env=slurm_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-6000:]
+    ours = {
+        job_id: job
+        for job_id, job in slurm_jobs(slurm_env).items()
+        if Path(job["workdir"]) == results
+    }
+    return results, ours, output
+
+
+def test_o4_on_slurm_submits_the_event_jobs_and_keeps_the_alert_path_local(
+    slurm_replay_o4,
+):
+    """BAYESTAR, the annotations group and the volume plot go to Slurm; the
+    superevent checkpoint and every notice job run in the submitting
+    Snakemake (localrules), and every file each alert.json lists exists."""
+    results, jobs, output = slurm_replay_o4
+    for job_id, job in jobs.items():
+        assert job["state"] == "COMPLETED", (job_id, job)
+    kinds = sorted(job["comment"].split("_wildcards_")[0] for job in jobs.values())
+    volume_plots = sorted(results.glob("superevents/*/bayestar.volume-*.png"))
+    assert volume_plots
+    assert kinds.count("rule_bayestar") == 1, kinds
+    assert kinds.count("rule_notice_volume_plot") == len(volume_plots), kinds
+    # em_bright (ready at once) and flatten_skymap (after BAYESTAR): the
+    # profile's "annotations" group, in one group job or two.
+    groups = [k for k in kinds if k not in ("rule_bayestar", "rule_notice_volume_plot")]
+    assert groups and all(k.startswith("rule_annotations_") for k in groups), kinds
+    members = "_".join(groups)
+    assert "em_bright" in members and "flatten_skymap" in members, kinds
+    (log,) = (results / "logs" / "snakemake").glob("*.log")
+    text = log.read_text()
+    for local in ("superevent", "notice", "notice_circular", "notice_plot", "alert"):
+        assert re.search(rf"^localrule {local}:$", text, flags=re.MULTILINE), local
+    superevents = sorted((results / "superevents").iterdir())
+    assert len(superevents) == 2
+    for folder in superevents:
+        record = json.loads((folder / "alert.json").read_text())
+        files = record["files"]
+        assert f"{folder.name}-1-Preliminary.json" in files, files
+        for name in files:
+            assert (folder / name).stat().st_size > 0, folder / name
+    with open(results / "failures.csv", newline="") as f:
+        assert list(csv.DictReader(f)) == []
 
 
 def jobs_of(jobs, comment_prefix):
