@@ -116,8 +116,26 @@ LEAP = leap_seconds()
 # --------------------------------------------------------------------------
 
 
+def skymap_name():
+    """cWB's upload: its multi-order map under O4, the flat one under O3."""
+    return (
+        "skyprobcc_cWB.fits"
+        if POLICY_ARGS[-1].endswith("O3")
+        else "cwb.multiorder.fits"
+    )
+
+
 def skymap_bytes(workdir, ra_deg, dec_deg, sigma_deg=5.0, nside=64):
-    """A Gaussian-blob sky map written by ligo.skymap (as a cWB upload)."""
+    """A Gaussian-blob sky map written by ligo.skymap (as a cWB upload):
+    multi-order under O4 (``builders.gaussian_multiorder``)."""
+    if not POLICY_ARGS[-1].endswith("O3"):
+        from ligo.skymap.io import fits
+
+        path = os.path.join(workdir, f"skymap-{ra_deg}-{dec_deg}.multiorder.fits")
+        table = builders.gaussian_multiorder(ra_deg, dec_deg, sigma_deg)
+        fits.write_sky_map(path, table, moc=True)
+        with open(path, "rb") as f:
+            return f.read()
     import astropy_healpix as ah
     import numpy as np
     from astropy import units as u
@@ -139,7 +157,7 @@ def burst_event(graceid, gpstime, created, far, skymap_delay=1.0):
     """cWB event.json; its sky map is uploaded ``skymap_delay`` s after it."""
     return dict(
         builders.burst_event(graceid, gpstime, created=created, far=far),
-        uploads=[{"filename": "skyprobcc_cWB.fits", "created": created + skymap_delay}],
+        uploads=[{"filename": skymap_name(), "created": created + skymap_delay}],
     )
 
 
@@ -154,7 +172,7 @@ def write_history(store, count, skymap):
         gpstime = first + 1000.0 * i
         far = HISTORY_FAR if POLICY_ARGS[-1].endswith("O3") else HISTORY_FAR_O4
         event = burst_event(graceid, gpstime, gpstime + 8.0, far)
-        with open(os.path.join(folder, "skyprobcc_cWB.fits"), "wb") as f:
+        with open(os.path.join(folder, skymap_name()), "wb") as f:
             f.write(skymap)
         with open(os.path.join(folder, "event.json"), "w") as f:
             json.dump(event, f)
@@ -174,13 +192,13 @@ def measured_bursts(count, skymaps):
         created = gpstime + 8.0
         graceid = f"G{1000 + 2 * i}"
         events.append(burst_event(graceid, gpstime, created, MEASURED_FAR))
-        files[graceid] = {"skyprobcc_cWB.fits": skymaps[0]}
+        files[graceid] = {skymap_name(): skymaps[0]}
         if i % 2:
             second = f"G{1001 + 2 * i}"
             events.append(
                 burst_event(second, gpstime + 0.01, created + 1.0, MEASURED_FAR / 100)
             )
-            files[second] = {"skyprobcc_cWB.fits": skymaps[1]}
+            files[second] = {skymap_name(): skymaps[1]}
     return events, files
 
 
@@ -510,6 +528,9 @@ def measure(args, existing, workdir):
             continue
         notice = os.stat(path).st_mtime
         preferred = by_id[record["preferred_event"]]
+        if not POLICY_ARGS[-1].endswith("O3"):
+            with open(os.path.join(os.path.dirname(path), "sequence.json")) as f:
+                preferred = by_id[json.load(f)["notices"][0]["preferred_event"]]
         ready = ready_time(results, store, preferred, offset, written)
         rows.append(
             {

@@ -29,8 +29,6 @@ import os
 import tempfile
 
 import numpy as np
-from gwpy.io.cache import file_segment
-from gwpy.timeseries import Bits, StateVector
 from igwn_segments import segment, segmentlist
 
 from .atomic import write_json
@@ -138,6 +136,8 @@ def find_frames(store, detector, pattern):
     Spans come from the file names (LIGO-T050017), so no file is opened here;
     files whose names do not follow the convention are ignored.
     """
+    from gwpy.io.cache import file_segment
+
     path_glob = pattern.format(store=glob.escape(os.fspath(store)), detector=detector)
     frames = []
     for path in glob.glob(path_glob):
@@ -193,6 +193,18 @@ def _glob_safe(paths):
         yield links
 
 
+def _bits(bitdef):
+    """gwpy's Bits of one channel's definition (``llhoft_channels``).
+
+    gwpy is imported here, not with the module: importing gwpy imports
+    gwpy.plot, SciPy's signal package and matplotlib (2.7 s), and the
+    workflow imports this module's ``CONFIG_KEYS`` at every parse.
+    """
+    from gwpy.timeseries import Bits
+
+    return Bits(channel=bitdef["channel"], bits=bitdef["bits"])
+
+
 def check_vector(paths, channel, start, end, bitdef):
     """Check each bit of ``channel`` over ``[start, end)`` in frame files ``paths``.
 
@@ -203,7 +215,9 @@ def check_vector(paths, channel, start, end, bitdef):
     Returns ``(bits, reason)``: bit name -> True/False/None, and None or a
     sentence saying why the state is unknown.
     """
-    bits = Bits(channel=bitdef["channel"], bits=bitdef["bits"])
+    from gwpy.timeseries import StateVector
+
+    bits = _bits(bitdef)
     unknown = {name: None for name in bits if name is not None}
     try:
         with _glob_safe(paths) as readable:
@@ -228,14 +242,14 @@ def check_vector(paths, channel, start, end, bitdef):
 def _check_channel(channel, bitdef, frames, start, end, detector, pattern):
     """Bits and unknown-reason of one channel, after checking frame coverage."""
     if not frames:
-        bits = Bits(channel=bitdef["channel"], bits=bitdef["bits"])
+        bits = _bits(bitdef)
         return (
             {name: None for name in bits if name is not None},
             f"no frame files for {detector} (llhoft_glob {pattern!r})",
         )
     paths, missing = select_frames(frames, start, end)
     if missing:
-        bits = Bits(channel=bitdef["channel"], bits=bitdef["bits"])
+        bits = _bits(bitdef)
         return (
             {name: None for name in bits if name is not None},
             f"frames of {detector} do not cover {_describe_missing(missing)}",

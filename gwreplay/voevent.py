@@ -31,8 +31,6 @@ a real observation.
 
 import os
 
-import voeventparse as vp
-
 from .atomic import write_bytes
 from .errors import EventInputError
 from .ids import validate_graceid, validate_superevent_id
@@ -159,6 +157,8 @@ def has_coinc_inspiral(event):
 
 def _param(name, value, description, **kwargs):
     """A ``Param`` element; plain Python types are converted by voevent-parse."""
+    import voeventparse as vp
+
     param = vp.Param(name, value=value, **kwargs)
     param.Description = description
     return param
@@ -166,6 +166,8 @@ def _param(name, value, description, **kwargs):
 
 def _group(name, params, description=None):
     """A ``Group`` element; ``type`` repeats the name as GraceDB does."""
+    import voeventparse as vp
+
     group = vp.Group(params, name=name, type=name)
     if description is not None:
         group.Description = description
@@ -184,6 +186,8 @@ def _stream_and_id(ivorn_base, voevent_id):
 
 def _who(v, notice_time):
     """``Who``: the notice time (replay clock, whole seconds, ``Z``) and author."""
+    import voeventparse as vp
+
     v.Who.remove(v.Who.Description)  # voevent-parse version banner
     v.Who.Date = gps_to_isot_seconds(notice_time)
     vp.set_author(v, contactName=AUTHOR)
@@ -195,6 +199,8 @@ def _how(v, instruments):
     Descriptions are added one string at a time: voevent-parse 1.0.3 tests a
     list with ``collections.Iterable``, which Python 3.10 removed.
     """
+    import voeventparse as vp
+
     descriptions = [HOW_DESCRIPTION]
     descriptions += [
         text for ifo, text in INSTRUMENT_DESCRIPTIONS.items() if ifo in instruments
@@ -209,6 +215,7 @@ def _where_when(v, gpstime):
     The elements are those voevent-parse's ``add_where_when`` writes, less
     ``Position2D``: GraceDB removes the position from LVK notices.
     """
+    import voeventparse as vp
     from lxml import etree
 
     location = etree.SubElement(v.WhereWhen, "ObsDataLocation")
@@ -493,6 +500,8 @@ def build_preliminary_voevent(
     The packet is checked against the VOEvent 2.0 schema before it is
     returned; identical inputs give identical bytes.
     """
+    import voeventparse as vp
+
     superevent_id = validate_superevent_id(
         require(superevent, "superevent_id", "superevent", "superevent.json")
     )

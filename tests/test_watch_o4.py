@@ -258,6 +258,28 @@ def test_schedule_requests_sequence_then_each_notice_when_due(tmp_path):
     assert ("notice", (SID, 2)) in planned
 
 
+def test_sky_map_after_event_json_with_the_other_eras_name(tmp_path):
+    """event.json first, then cWB's O3-named map (a store of another era):
+    the notice goes out on that map, as the workflow's plan reads the folder,
+    instead of waiting for cwb.multiorder.fits forever."""
+    watcher = _o4_watcher(tmp_path, C0 - 1)
+    _arrive(watcher, "G1", "event.json", burst_o4("G1", T0, C0, 1e-10))
+    watcher.plan()
+    _arrive(watcher, "G1", "skyprobcc_cWB.fits", skymap_bytes(tmp_path, 120, -30))
+    targets = watcher.plan()
+    assert [(k, key) for k, key, _ in targets] == [("sequence", SID)]
+    watcher.sequences.sequence_requested(SID, targets[0][2])
+    folder = Path(watcher.results) / "superevents" / SID
+    folder.mkdir(parents=True)
+    (folder / "sequence.json").write_text(
+        json.dumps(_sequence([("Preliminary", "G1", C0)]))
+    )
+    watcher.sequences.sequence_outcome(SID, str(folder / "sequence.json"), None, 0, "")
+    watcher.clock.reading = C0 + 0.1
+    targets = watcher.plan()
+    assert [(k, key) for k, key, _ in targets] == [("notice", (SID, 1))]
+
+
 def _o4_watcher_same(watcher):
     conf = watch.load_config()
     conf["orchestrator_policy"] = "O4"

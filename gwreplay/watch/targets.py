@@ -370,12 +370,22 @@ class Targets:
                     return f"{graceid}: {inputs}"
                 names += inputs
         else:
-            skymap = alert_source_upload(event, policy=self.policy)
+            skymap = self._own_skymap(graceid, event)
             if self.uploads.verdict(graceid, skymap) is None:
                 return f"waiting for {graceid}/{skymap}"
             names.append(skymap)
         signature = self.uploads.signatures(graceid, sorted(set(names)))
         return [graceid, signature, record["gw_events"]]
+
+    def _own_skymap(self, graceid, event):
+        """The upload an event's alert needs, from the uploads present now.
+
+        ``event["files"]`` is the folder as it was when event.json was read;
+        a sky map uploaded after it decides which era's name is used
+        (``products.own_skymap``), as the workflow's plan sees the folder.
+        """
+        event = dict(event, files=self.uploads.present(graceid))
+        return alert_source_upload(event, policy=self.policy)
 
     # ---- O4: the alert sequence and its notices -----------------------------
 
@@ -392,9 +402,7 @@ class Targets:
             [
                 g,
                 list(self.uploads.records[(g, "event.json")].signature),
-                self.uploads.complete(
-                    g, alert_source_upload(self.events[g], policy=self.policy)
-                ),
+                self.uploads.complete(g, self._own_skymap(g, self.events[g])),
             ]
             for g in sorted(record["gw_events"])
             if g in self.events
