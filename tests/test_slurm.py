@@ -116,10 +116,9 @@ def completion_records(env):
     return records
 
 
-@pytest.fixture(scope="module")
-def slurm_replay(slurm_env, reference_dir, tmp_path_factory):
-    """Replay G211117 + one cWB burst with ``--profile slurm``."""
-    root = tmp_path_factory.mktemp("slurm-replay")
+def replay_on_slurm(env, reference_dir, root, config, timeout):
+    """Replay G211117 + one cWB burst in ``root`` with ``--profile slurm``
+    and ``--config`` items ``config``; return (results, our Slurm jobs, output)."""
     store, results = root / "store", root / "results"
     ref = reference_dir / "G211117"
     write_event(
@@ -129,25 +128,37 @@ def slurm_replay(slurm_env, reference_dir, tmp_path_factory):
     )
     folder = write_event(store, BURST_EVENT)
     write_gaussian_skymap(folder / "skyprobcc_cWB.fits", 120.0, -30.0)
-    # Pinned to O3: these tests are about the one `superevent` job per
-    # superevent that rules/superevent.smk batches into the profile's
-    # "superevent" group job. O4 on Slurm: slurm_replay_o4 below.
     proc = subprocess.run(
         [sys.executable, "-m", "gwreplay.cli", "run", str(store)]
         + ["--results", str(results), "--profile", "slurm", "--", *TEST_CLUSTER_ARGS]
-        + ["--config", "orchestrator_policy=O3"],
-        env=slurm_env,
+        + ["--config", *config],
+        env=env,
         capture_output=True,
         text=True,
-        timeout=400,
+        timeout=timeout,
     )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-6000:]
     ours = {
         job_id: job
-        for job_id, job in slurm_jobs(slurm_env).items()
+        for job_id, job in slurm_jobs(env).items()
         if Path(job["workdir"]) == results
     }
+    return results, ours, output
+
+
+@pytest.fixture(scope="module")
+def slurm_replay(slurm_env, reference_dir, tmp_path_factory):
+    """Replay G211117 + one cWB burst with ``--profile slurm``.
+
+    Pinned to O3: these tests are about the one `superevent` job per
+    superevent that rules/superevent.smk batches into the profile's
+    "superevent" group job. O4 on Slurm: :func:`slurm_replay_o4`.
+    """
+    root = tmp_path_factory.mktemp("slurm-replay")
+    results, ours, output = replay_on_slurm(
+        slurm_env, reference_dir, root, ["orchestrator_policy=O3"], 400
+    )
     return results, ours, completion_records(slurm_env), output
 
 
@@ -155,32 +166,7 @@ def slurm_replay(slurm_env, reference_dir, tmp_path_factory):
 def slurm_replay_o4(slurm_env, reference_dir, tmp_path_factory):
     """The same two events under O4 (the default) with ``--profile slurm``."""
     root = tmp_path_factory.mktemp("slurm-replay-o4")
-    store, results = root / "store", root / "results"
-    ref = reference_dir / "G211117"
-    write_event(
-        store,
-        G211117_EVENT,
-        {"coinc.xml": ref / "coinc.xml", "psd.xml.gz": ref / "psd.xml.gz"},
-    )
-    folder = write_event(store, BURST_EVENT)
-    write_gaussian_skymap(folder / "skyprobcc_cWB.fits", 120.0, -30.0)
-    proc = subprocess.run(
-        [sys.executable, "-m", "gwreplay.cli", "run", str(store)]
-        + ["--results", str(results), "--profile", "slurm", "--", *TEST_CLUSTER_ARGS]
-        + ["--config", "volume_plot_dpi=40"],
-        env=slurm_env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-6000:]
-    ours = {
-        job_id: job
-        for job_id, job in slurm_jobs(slurm_env).items()
-        if Path(job["workdir"]) == results
-    }
-    return results, ours, output
+    return replay_on_slurm(slurm_env, reference_dir, root, ["volume_plot_dpi=40"], 600)
 
 
 def test_o4_on_slurm_submits_the_event_jobs_and_keeps_the_alert_path_local(
@@ -205,8 +191,14 @@ def test_o4_on_slurm_submits_the_event_jobs_and_keeps_the_alert_path_local(
     assert "em_bright" in members and "flatten_skymap" in members, kinds
     (log,) = (results / "logs" / "snakemake").glob("*.log")
     text = log.read_text()
-    for local in ("superevent", "notice", "notice_circular", "notice_plot", "alert"):
-        assert re.search(rf"^localrule {local}:$", text, flags=re.MULTILINE), local
+    for local in (
+        "checkpoint superevent",
+        "rule notice",
+        "rule notice_circular",
+        "rule notice_plot",
+        "rule alert",
+    ):
+        assert re.search(rf"^local{local}:$", text, flags=re.MULTILINE), local
     superevents = sorted((results / "superevents").iterdir())
     assert len(superevents) == 2
     for folder in superevents:

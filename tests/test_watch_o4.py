@@ -207,6 +207,17 @@ def _sequence(notices):
     }
 
 
+def _sequence_ran(watcher, signature, notices):
+    """The sequence job of SID ran from ``signature`` and wrote ``notices``;
+    return the superevent's results folder."""
+    watcher.sequences.sequence_requested(SID, signature)
+    folder = Path(watcher.results) / "superevents" / SID
+    folder.mkdir(parents=True)
+    (folder / "sequence.json").write_text(json.dumps(_sequence(notices)))
+    watcher.sequences.sequence_outcome(SID, str(folder / "sequence.json"), None, 0, "")
+    return folder
+
+
 def test_schedule_requests_sequence_then_each_notice_when_due(tmp_path):
     watcher = _o4_watcher(tmp_path, C0 - 1)
     _arrive(watcher, "G1", "skyprobcc_cWB.fits", skymap_bytes(tmp_path, 120, -30))
@@ -214,15 +225,11 @@ def test_schedule_requests_sequence_then_each_notice_when_due(tmp_path):
     targets = watcher.plan()
     assert [(k, key) for k, key, _ in targets] == [("sequence", SID)]
     # The sequence job ran: the notices come from its file.
-    watcher.sequences.sequence_requested(SID, targets[0][2])
-    folder = Path(watcher.results) / "superevents" / SID
-    folder.mkdir(parents=True)
-    (folder / "sequence.json").write_text(
-        json.dumps(
-            _sequence([("Preliminary", "G1", C0), ("Preliminary", "G1", C0 + 20)])
-        )
+    folder = _sequence_ran(
+        watcher,
+        targets[0][2],
+        [("Preliminary", "G1", C0), ("Preliminary", "G1", C0 + 20)],
     )
-    watcher.sequences.sequence_outcome(SID, str(folder / "sequence.json"), None, 0, "")
     assert watcher.plan() == []  # notice 1 not due yet
     assert watcher.notices.seconds_to_next_due(watcher.targets.form()) == pytest.approx(
         1
@@ -268,13 +275,7 @@ def test_sky_map_after_event_json_with_the_other_eras_name(tmp_path):
     _arrive(watcher, "G1", "skyprobcc_cWB.fits", skymap_bytes(tmp_path, 120, -30))
     targets = watcher.plan()
     assert [(k, key) for k, key, _ in targets] == [("sequence", SID)]
-    watcher.sequences.sequence_requested(SID, targets[0][2])
-    folder = Path(watcher.results) / "superevents" / SID
-    folder.mkdir(parents=True)
-    (folder / "sequence.json").write_text(
-        json.dumps(_sequence([("Preliminary", "G1", C0)]))
-    )
-    watcher.sequences.sequence_outcome(SID, str(folder / "sequence.json"), None, 0, "")
+    _sequence_ran(watcher, targets[0][2], [("Preliminary", "G1", C0)])
     watcher.clock.reading = C0 + 0.1
     targets = watcher.plan()
     assert [(k, key) for k, key, _ in targets] == [("notice", (SID, 1))]

@@ -1,0 +1,91 @@
+"""A fresh O4 replay's wall time against the number of superevents.
+
+    python -m bench.checkpoint_scale --sizes 50 100 200 --policies O4 O3
+
+Under O4 every superevent is a Snakemake checkpoint (``sequence.json``:
+which notices exist is known only once it has run), and Snakemake
+re-evaluates the jobs that depend on checkpoints after each one finishes
+("Updating checkpoint dependencies"). This script measures what that costs
+in one DAG: a store of N cWB bursts, one per superevent, 1000 s apart,
+each with a real multi-order sky map and a FAR above the less-significant
+threshold (a superevent with no notice: the checkpoint and ``alert.json``
+only), replayed from scratch with ``gwreplay run --cores 2``. For O3 the
+same store gives one ``superevent`` job per superevent, no checkpoint.
+
+It prints, per policy and size, the wall time, the time per superevent and
+the load average at the start. The stores are built once per size under
+``--workdir``. Figures: docs/benchmarks.md.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import builders  # noqa: E402 - the tests' event builders
+
+#: Below the superevent threshold (1/h), above the less-significant one.
+FAR = 2.5e-4
+FIRST_GPS = 1186000000.0
+
+
+def write_store(store, count):
+    """``count`` bursts with their multi-order map, both eras' names."""
+    from ligo.skymap.io import fits
+
+    skymap = os.path.join(os.path.dirname(store), "skymap.multiorder.fits")
+    fits.write_sky_map(skymap, builders.gaussian_multiorder(120, -30, 5), moc=True)
+    for i in range(count):
+        graceid = f"G{3000000 + i}"
+        folder = os.path.join(store, "events", graceid)
+        os.makedirs(folder)
+        gpstime = FIRST_GPS + 1000.0 * i
+        event = builders.burst_event(graceid, gpstime, created=gpstime + 8, far=FAR)
+        shutil.copy(skymap, os.path.join(folder, "cwb.multiorder.fits"))
+        shutil.copy(skymap, os.path.join(folder, "skyprobcc_cWB.fits"))
+        with open(os.path.join(folder, "event.json"), "w") as f:
+            json.dump(event, f)
+
+
+def replay(store, results, policy):
+    """Wall seconds of a fresh ``gwreplay run`` under ``policy``."""
+    shutil.rmtree(results, ignore_errors=True)
+    command = [sys.executable, "-m", "gwreplay.cli", "run", store]
+    command += ["--results", results, "--cores", "2"]
+    command += ["--", "--config", f"orchestrator_policy={policy}"]
+    start = time.monotonic()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.monotonic() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[50, 100, 200])
+    parser.add_argument("--policies", nargs="+", default=["O4", "O3"])
+    parser.add_argument("--workdir", default=None)
+    args = parser.parse_args()
+    workdir = args.workdir or tempfile.mkdtemp(prefix="checkpoint-scale-")
+    print("policy  superevents    wall   per superevent  load")
+    for size in args.sizes:
+        store = os.path.join(workdir, f"store-{size}")
+        if not os.path.isdir(store):
+            write_store(store, size)
+        for policy in args.policies:
+            load = os.getloadavg()[0]
+            results = os.path.join(workdir, f"results-{size}-{policy}")
+            wall = replay(store, results, policy)
+            print(
+                f"{policy:6s}  {size:11d}  {wall:6.1f} s  "
+                f"{wall / size:8.3f} s  {load:.2f}"
+            )
+            sys.stdout.flush()
+    print(f"working files in {workdir}")
+
+
+if __name__ == "__main__":
+    main()
