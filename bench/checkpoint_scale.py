@@ -38,6 +38,7 @@ def write_store(store, count):
     """``count`` bursts with their multi-order map, both eras' names."""
     from ligo.skymap.io import fits
 
+    os.makedirs(os.path.dirname(store), exist_ok=True)
     skymap = os.path.join(os.path.dirname(store), "skymap.multiorder.fits")
     fits.write_sky_map(skymap, builders.gaussian_multiorder(120, -30, 5), moc=True)
     for i in range(count):
