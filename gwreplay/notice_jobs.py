@@ -10,15 +10,19 @@ alert libraries' imports (1.5 s or more each; issue 15). Only the volume
 plot (``ligo-skymap-plot-volume``, tens of seconds on its own threads)
 stays a script job in a process of its own.
 
-The work is gwreplay.notices'; imports are deferred to the first job so
-that parsing the workflow stays fast.
+The work is gwreplay.notices' (which the workflow's parse imports anyway,
+through gwreplay.notice_plan); the science libraries are imported inside
+the functions that use them, at the first job, so that parsing stays fast.
 """
 
 import json
 import os
 import threading
 
+from . import notices
+from .atomic import write_json
 from .notice_plan import notice_of
+from .products import SEQUENCE
 from .smk import run_local_job, stage, superevent_and_vectors
 from .store import load_event_json
 
@@ -31,14 +35,10 @@ PLOT_LOCK = threading.Lock()
 def sequence(smk):
     """superevent.json, dq.json, then sequence.json (gwcelery 3.0.0's
     ``superevents.handle`` and ``orchestrator``, docs/policies.md)."""
-    from .atomic import write_json
-    from .notices import replay_sequence
-    from .products import SEQUENCE
-
     superevent, _, dq = superevent_and_vectors(smk)
     sid = superevent["superevent_id"]
     with stage("alert_sequence", event_id=sid, file=SEQUENCE):
-        replayed = replay_sequence(
+        replayed = notices.replay_sequence(
             superevent,
             [load_event_json(path) for path in smk.input.events],
             dq,
@@ -65,8 +65,6 @@ def notice(smk):
         if "event_json" in smk.input.keys()
         else None
     )
-    from . import notices
-
     notices.write_notice(
         smk.output.notice,
         smk.output.avro,
@@ -84,8 +82,6 @@ def voevent(smk):
     """``<SID>-<N>-Preliminary.xml`` (``voevent: true``)."""
     sequence = _sequence(smk)
     wanted = notice_of(sequence, smk.wildcards.number, "Preliminary")
-    from . import notices
-
     notices.write_notice_voevent(
         smk.output.voevent,
         _superevent(smk),
@@ -111,8 +107,6 @@ def circular(smk):
     """``<alert_type>-circular-<N>.txt``."""
     sequence = _sequence(smk)
     wanted = sequence["notices"][int(smk.wildcards.number) - 1]
-    from . import notices
-
     notices.write_notice_circular(
         smk.output.circular,
         _superevent(smk),
@@ -129,8 +123,6 @@ def plot(smk):
     """``<skymap>-<N>.png``."""
     sequence = _sequence(smk)
     wanted = sequence["notices"][int(smk.wildcards.number) - 1]
-    from . import notices
-
     notices.write_notice_plot(
         smk.output.plot,
         smk.wildcards.superevent_id,
@@ -143,8 +135,6 @@ def chart(smk):
     """``em_bright-<N>.png``, ``<pipeline>.p_astro-<N>.png``."""
     sequence = _sequence(smk)
     wanted = sequence["notices"][int(smk.wildcards.number) - 1]
-    from . import notices
-
     notices.write_notice_chart(
         smk.output.plot, wanted["preferred_event"], smk.input.annotation
     )
@@ -152,8 +142,6 @@ def chart(smk):
 
 def alert(smk):
     """``alert.json``: the sequence and every file made."""
-    from . import notices
-
     notices.write_alert_record(
         smk.output.alert,
         _sequence(smk),
@@ -191,11 +179,10 @@ def run_step(smk):
         else:
             step(smk)
 
-    first = "superevent.json" if smk.rule == "superevent" else str(smk.output[0])
     run_local_job(
         smk,
         work,
         key=key,
         event_id=smk.wildcards.superevent_id,
-        file=os.path.basename(first),
+        file=os.path.basename(str(smk.output[0])),
     )
