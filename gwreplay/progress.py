@@ -50,10 +50,12 @@ def output_mode(*, verbose=False, quiet=False, stream=None):
     return "progress" if isatty and isatty() else "plain"
 
 
-def log_path(results):
-    """A new log file name for a Snakemake run in ``results``."""
+def log_path(results, shard=None):
+    """A new log file name for a Snakemake run in ``results`` (of one shard:
+    its runs follow each other within a second)."""
     stamp = time.strftime("%Y-%m-%dT%H%M%SZ", time.gmtime())
-    return os.path.join(results, "logs", "snakemake", f"{stamp}.log")
+    name = f"{stamp}-{shard}" if shard else stamp
+    return os.path.join(results, "logs", "snakemake", f"{name}.log")
 
 
 class SnakemakeProgress:

@@ -21,6 +21,9 @@ import csv
 import os
 import sys
 
+from . import shard_runs
+from .shards import MODES as SHARD_MODES
+from .shards import SHARD_SUPEREVENTS
 from .stamp import DRIVER_VARIABLE
 
 WORKFLOW_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -55,6 +58,29 @@ def build_parser(parser):
     )
     parser.add_argument(
         "--configfile", help="YAML file of config keys overriding config/config.yaml"
+    )
+    parser.add_argument(
+        "--shards",
+        choices=SHARD_MODES,
+        default="auto",
+        help="one Snakemake run per shard of whole UTC days of at most "
+        f"{SHARD_SUPEREVENTS} superevents (days), one for the whole store (none), "
+        f"or shards above {SHARD_SUPEREVENTS} superevents (auto, the default); "
+        "the results are the same bytes either way (gwreplay/shards.py)",
+    )
+    parser.add_argument(
+        "--shard-superevents",
+        type=int,
+        metavar="N",
+        default=SHARD_SUPEREVENTS,
+        help="most superevents in a shard of several days (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--shard-jobs",
+        type=int,
+        metavar="N",
+        default=1,
+        help="shards run at once, each its own Snakemake (default: %(default)s)",
     )
     add_display_options(parser)
     parser.usage = (
@@ -116,8 +142,10 @@ def snakemake_command(
     configfile=None,
     extra=(),
     targets=(),
+    shard=None,
 ):
-    """The snakemake command line that replays ``store`` into ``results``."""
+    """The snakemake command line that replays ``store`` into ``results``
+    (or, with ``shard``, that UTC day's part of it: :mod:`gwreplay.shards`)."""
     rest, config_items = split_config_args(list(extra))
     command = [
         sys.executable,
@@ -153,6 +181,8 @@ def snakemake_command(
         f"results={os.path.abspath(results)}",
         *config_items,
     ]
+    if shard:
+        command.append(f"replay_shard={shard}")
     if targets:
         command += ["--", *targets]
     return command
@@ -219,20 +249,27 @@ def _display(kwargs):
     return kwargs.get("display") or RunDisplay("plain")
 
 
-def _run_snakemake(store, results, kwargs, *, targets=(), driven=True, record=None):
-    """Snakemake over ``store``; its output shown by the run's display."""
+#: Options of ``gwreplay run`` for the shards' driver, not for Snakemake.
+SHARD_OPTIONS = ("display", "shards", "shard_superevents", "shard_jobs")
+
+
+def _run_snakemake(
+    store, results, kwargs, *, targets=(), driven=True, record=None, shard=None
+):
+    """Snakemake over ``store`` (or one shard of it); its output shown by the
+    run's display."""
     from .lock import add_child
     from .progress import log_path
 
-    options = {k: v for k, v in kwargs.items() if k != "display"}
-    command = snakemake_command(store, results, targets=targets, **options)
+    options = {k: v for k, v in kwargs.items() if k not in SHARD_OPTIONS}
+    command = snakemake_command(store, results, targets=targets, shard=shard, **options)
     env = snakemake_environment(kwargs.get("profile"))
     if driven:
         env[DRIVER_VARIABLE] = "1"
     display = _display(kwargs)
     if record is not None:
         display.on_start = lambda child: add_child(results, record, child.pid)
-    logfile = None if kwargs.get("dry_run") else log_path(results)
+    logfile = None if kwargs.get("dry_run") else log_path(results, shard)
     return display.run(command, env, logfile)
 
 
@@ -253,14 +290,58 @@ def replay(store, results, **kwargs):
     os.makedirs(results, exist_ok=True)
     options, _ = split_config_args(list(kwargs.get("extra") or ()))
     if kwargs.get("dry_run"):
+        plan = sharded_plan(store, results, kwargs)
+        if plan is not None:
+            return shard_runs.run_shards(store, results, kwargs, plan), []
         status = _run_snakemake(store, results, kwargs, driven=False)
         return status, read_failures(results)
     with acquire(results, ["gwreplay", "run", *sys.argv[1:]]) as record:
         if options:
             remove_stamp(results)
+            plan = sharded_plan(store, results, kwargs)
+            if plan is not None:
+                return unvouched_shards(store, results, kwargs, plan, record)
             status = _run_snakemake(store, results, kwargs, driven=False, record=record)
             return status, read_failures(results)
         return incremental_replay(store, results, record=record, **kwargs)
+
+
+def unvouched_shards(store, results, kwargs, plan, record):
+    """Every shard with the user's extra Snakemake options: the bookkeeping
+    is done here, once for the whole plan, and no stamp is written."""
+    from .bookkeeping import RunBookkeeping
+
+    config, _, _ = run_config(store, results, kwargs)
+    books = RunBookkeeping(plan, config)
+    books.begin()
+    status = shard_runs.run_shards(store, results, kwargs, plan, record=record)
+    books.end(status)
+    return status, read_failures(results)
+
+
+def run_config(store, results, kwargs):
+    """``(config, config files, --config entries)`` of the run, as Snakemake
+    will build its configuration."""
+    configfiles = [DEFAULT_CONFIG]
+    if kwargs.get("configfile"):
+        configfiles.append(os.path.abspath(kwargs["configfile"]))
+    _, items = split_config_args(list(kwargs.get("extra") or ()))
+    config = apply_config_items(load_configfiles(configfiles), items)
+    config.update(store=os.path.abspath(store), results=os.path.abspath(results))
+    return config, configfiles, items
+
+
+def sharded_plan(store, results, kwargs):
+    """The whole plan when ``kwargs["shards"]`` cuts it into days, else None."""
+    from .plan import cached_plan
+    from .shards import sharded
+
+    mode = kwargs.get("shards") or "auto"
+    if mode == "none":
+        return None
+    config, _, _ = run_config(store, results, kwargs)
+    plan = cached_plan(store, results, config)
+    return plan if sharded(plan, mode, kwargs.get("shard_superevents")) else None
 
 
 def incremental_replay(store, results, record=None, **kwargs):
@@ -272,6 +353,7 @@ def incremental_replay(store, results, record=None, **kwargs):
     from .bookkeeping import RunBookkeeping, Stamp
     from .plan import cached_plan
     from .provenance import store_files
+    from .shards import sharded
     from .stamp import (
         code_digest,
         config_files_digest,
@@ -280,12 +362,7 @@ def incremental_replay(store, results, record=None, **kwargs):
         store_listing,
     )
 
-    configfiles = [DEFAULT_CONFIG]
-    if kwargs.get("configfile"):
-        configfiles.append(os.path.abspath(kwargs["configfile"]))
-    _, items = split_config_args(list(kwargs.get("extra") or ()))
-    config = apply_config_items(load_configfiles(configfiles), items)
-    config.update(store=os.path.abspath(store), results=results)
+    config, configfiles, items = run_config(store, results, kwargs)
     code, conf = code_digest(), config_files_digest(configfiles, items)
     plan = cached_plan(store, results, config)
     files = store_files(plan.store.root)
@@ -305,9 +382,12 @@ def incremental_replay(store, results, record=None, **kwargs):
         plan, config, stamp=Stamp(code, conf, listing), targets=targets
     )
     books.begin(files)
-    status = _run_snakemake(
-        store, results, kwargs, targets=targets or (), record=record
-    )
+    if sharded(plan, kwargs.get("shards") or "auto", kwargs.get("shard_superevents")):
+        status = shard_runs.run_shards(store, results, kwargs, plan, targets, record)
+    else:
+        status = _run_snakemake(
+            store, results, kwargs, targets=targets or (), record=record
+        )
     books.end(status)
     return status, read_failures(results)
 
@@ -318,7 +398,12 @@ def print_outcome(results, status, failures, display):
         print(f"FAILED {row['stage']}: {row['id']}: {row['file']}: {row['reason']}")
     results = os.path.abspath(results)
     print(f"gwreplay: results in {results}")
-    if display.logfile:
+    if getattr(display, "shards", None):
+        print(
+            f"gwreplay: {display.shards} shard(s); Snakemake's logs in "
+            f"{os.path.dirname(display.logfile)}"
+        )
+    elif display.logfile:
         print(
             f"gwreplay: {display.progress.summary()}; Snakemake's log: "
             f"{display.logfile}"
@@ -345,6 +430,9 @@ def main(args):
         configfile=args.configfile,
         extra=args.extra,
         display=display,
+        shards=args.shards,
+        shard_superevents=args.shard_superevents,
+        shard_jobs=args.shard_jobs,
     )
     if args.dry_run:
         return status

@@ -1,6 +1,7 @@
 import os
 from types import SimpleNamespace
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from gwreplay.ids import GRACEID_PATTERN, SUPEREVENT_ID_PATTERN
@@ -11,6 +12,7 @@ from gwreplay.dq import CONFIG_KEYS as DQ_KEYS
 from gwreplay.policies import follows_sequence, overlaid_settings, sequence_settings
 from gwreplay.clock import upload_ready_time
 from gwreplay.config import module_settings
+from gwreplay.shards import read_shard
 from gwreplay.products import SEQUENCE, SKYMAP_STEMS, STOCK_P_ASTRO, product_uploads
 from gwreplay.stamp import DRIVER_VARIABLE, remove_stamp
 from gwreplay.summary import write_summaries
@@ -19,7 +21,12 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 STORE = os.path.abspath(config["store"])
 RESULTS = os.path.abspath(config["results"])
-PLAN = cached_plan(STORE, RESULTS, config)
+# One UTC day's part of the plan when `gwreplay run` replays in shards.
+PLAN = (
+    read_shard(RESULTS, config["replay_shard"])
+    if config.get("replay_shard")
+    else cached_plan(STORE, RESULTS, config)
+)
 #: Wildcard patterns: the pipelines whose p_astro gwcelery computes, and the
 #: stems of every sky map a notice may plot (gwreplay.products).
 STOCK_P_ASTRO_PIPELINES = sorted({pipeline for pipeline, _ in STOCK_P_ASTRO})
@@ -183,6 +190,11 @@ def begin_run_bookkeeping():
     from gwreplay import lock
     from gwreplay.bookkeeping import RunBookkeeping
 
+    if config.get("replay_shard"):
+        raise WorkflowError(
+            "replay_shard is set by `gwreplay run` for the shards it drives; "
+            "run a whole store without it"
+        )
     if not lock.held_by_parent(RESULTS):
         RUN_LOCK.append(lock.take(RESULTS, sys.argv, snakemake_locks=False))
     RunBookkeeping(PLAN, config, in_snakemake=True).begin()
