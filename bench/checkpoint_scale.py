@@ -1,6 +1,7 @@
 """A fresh O4 replay's wall time against the number of superevents.
 
     python -m bench.checkpoint_scale --sizes 50 100 200 --policies O4 O3
+    python -m bench.checkpoint_scale --sizes 1000 --policies O4 --shards days
 
 Under O4 every superevent is a Snakemake checkpoint (``sequence.json``:
 which notices exist is known only once it has run), and Snakemake
@@ -12,7 +13,12 @@ threshold (a superevent with no notice: the checkpoint and ``alert.json``
 only), replayed from scratch with ``gwreplay run --cores 2``. For O3 the
 same store gives one ``superevent`` job per superevent, no checkpoint.
 
-It prints, per policy and size, the wall time, the time per superevent and
+``--shards days`` replays the store in shards of whole UTC days instead
+(``gwreplay run --shards days``, gwreplay/shards.py): the bursts being 1000
+s apart, a day holds 86 or 87 superevents, and a shard at most
+``--shard-superevents`` (default 200: two days).
+
+It prints, per policy, shard mode and size, the wall time, the time per superevent and
 the load average at the start. The stores are built once per size under
 ``--workdir``. Figures: docs/benchmarks.md.
 """
@@ -53,14 +59,19 @@ def write_store(store, count):
             json.dump(event, f)
 
 
-def replay(store, results, policy):
-    """Wall seconds of a fresh ``gwreplay run`` under ``policy``."""
+def replay(store, results, policy, shards="none", shard_superevents=None):
+    """Wall seconds of a fresh ``gwreplay run`` under ``policy``, as one DAG
+    (``shards="none"``) or in shards of whole UTC days (``days``)."""
     shutil.rmtree(results, ignore_errors=True)
     command = [sys.executable, "-m", "gwreplay.cli", "run", store]
-    command += ["--results", results, "--cores", "2"]
+    command += ["--results", results, "--cores", "2", "--shards", shards]
+    if shard_superevents:
+        command += ["--shard-superevents", str(shard_superevents)]
     command += ["--", "--config", f"orchestrator_policy={policy}"]
     start = time.monotonic()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     return time.monotonic() - start
 
 
@@ -68,23 +79,33 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 100, 200])
     parser.add_argument("--policies", nargs="+", default=["O4", "O3"])
+    parser.add_argument(
+        "--shards",
+        nargs="+",
+        default=["none"],
+        choices=["none", "days"],
+        help="one DAG (none) and/or shards of whole UTC days (days; 86.4 "
+        "superevents a day at 1000 s apart)",
+    )
+    parser.add_argument("--shard-superevents", type=int, default=None)
     parser.add_argument("--workdir", default=None)
     args = parser.parse_args()
     workdir = args.workdir or tempfile.mkdtemp(prefix="checkpoint-scale-")
-    print("policy  superevents    wall   per superevent  load")
+    print("policy  shards  superevents    wall   per superevent  load")
     for size in args.sizes:
         store = os.path.join(workdir, f"store-{size}")
         if not os.path.isdir(store):
             write_store(store, size)
         for policy in args.policies:
-            load = os.getloadavg()[0]
-            results = os.path.join(workdir, f"results-{size}-{policy}")
-            wall = replay(store, results, policy)
-            print(
-                f"{policy:6s}  {size:11d}  {wall:6.1f} s  "
-                f"{wall / size:8.3f} s  {load:.2f}"
-            )
-            sys.stdout.flush()
+            for shards in args.shards:
+                load = os.getloadavg()[0]
+                results = os.path.join(workdir, f"results-{size}-{policy}-{shards}")
+                wall = replay(store, results, policy, shards, args.shard_superevents)
+                print(
+                    f"{policy:6s}  {shards:6s}  {size:11d}  {wall:6.1f} s  "
+                    f"{wall / size:8.3f} s  {load:.2f}"
+                )
+                sys.stdout.flush()
     print(f"working files in {workdir}")
 
 

@@ -17,6 +17,11 @@ superevent; a dry run opens none of the uploads) and times, under
 
 Goal at 10^4 superevents: at most 60 s and 2 GiB.
 
+``--shards days`` (``--shard-jobs 1 2``) adds the quiet dry run of the same
+store in shards of whole UTC days (``gwreplay run --shards days``): one
+Snakemake per shard, so the peak is one shard's process (``time -v``
+reports the largest process of the tree, not the sum of two at once).
+
 ``--profile`` also runs the quiet dry run in-process under cProfile and
 prints where the time goes, grouped by phase: store loading and superevent
 formation (``gwreplay.plan.make_plan``), Snakefile parsing, and Snakemake's
@@ -80,23 +85,26 @@ def time_v(command, output_path):
     return wall, int(match.group(1)) / 1024, text + proc.stderr
 
 
-def dry_run_command(store, results, quiet):
-    """``gwreplay run STORE --results R -n`` (``-- --quiet`` when asked)."""
+def dry_run_command(store, results, quiet, shards="none", shard_jobs=1):
+    """``gwreplay run STORE --results R -n`` (``-- --quiet`` when asked), as
+    one DAG or in shards of UTC days (gwreplay/shards.py)."""
     command = [PYTHON, "-m", "gwreplay.cli", "run", store, "--results", results, "-n"]
+    command += ["--shards", shards, "--shard-jobs", str(shard_jobs)]
     if quiet:
         command += ["--", "--quiet"]
     return command
 
 
-def measure(workdir, superevents):
-    """Dry-run figures of one store size."""
+def measure(workdir, superevents, shards="none", shard_jobs=1):
+    """Dry-run figures of one store size. Shards: the quiet dry run only
+    (each shard lists its own jobs)."""
     store = store_for(workdir, superevents)
     events = len(os.listdir(os.path.join(store, "events")))
     rows = []
-    for quiet in (False, True):
+    for quiet in (False, True) if shards == "none" else (True,):
         results = tempfile.mkdtemp(prefix="results-", dir=workdir)
         wall, rss, text = time_v(
-            dry_run_command(store, results, quiet),
+            dry_run_command(store, results, quiet, shards, shard_jobs),
             os.path.join(
                 workdir, f"dryrun-{superevents}-{'quiet' if quiet else 'listing'}.log"
             ),
@@ -105,6 +113,8 @@ def measure(workdir, superevents):
         jobs = parse_job_count(text) or (rows[-1][2] if rows else 0)
         shutil.rmtree(results)
         mode = "quiet" if quiet else "listing"
+        if shards != "none":
+            mode = f"{shards}x{shard_jobs}"
         rows.append((superevents, events, jobs, mode, wall, rss))
     return rows
 
@@ -201,11 +211,21 @@ def main():
         "--profile", action="store_true", help="cProfile the largest size"
     )
     parser.add_argument("--top", type=int, default=30, help="hot spots printed")
+    parser.add_argument(
+        "--shards",
+        nargs="+",
+        default=["none"],
+        choices=["none", "days"],
+        help="one DAG and/or shards of UTC days (quiet dry run only)",
+    )
+    parser.add_argument("--shard-jobs", type=int, nargs="+", default=[1])
     args = parser.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     rows = []
     for size in args.sizes:
-        rows += measure(args.workdir, size)
+        for shards in args.shards:
+            for jobs in args.shard_jobs if shards != "none" else [1]:
+                rows += measure(args.workdir, size, shards, jobs)
     header = ("superevents", "events", "jobs", "output", "wall s", "peak MiB")
     print("{:>11} {:>7} {:>7} {:>8} {:>8} {:>9}".format(*header))
     for superevents, events, jobs, mode, wall, rss in rows:

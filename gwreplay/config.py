@@ -33,6 +33,7 @@ CONFIGURED_MODULES = (
     "gwreplay.voevent",
     "gwreplay.policies",
     "gwreplay.o4_skymaps",
+    "gwreplay.shards",
 )
 
 #: Keys that say where the store and the results are (set per run).

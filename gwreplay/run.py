@@ -236,6 +236,10 @@ def apply_config_items(config, items):
     it costs a second).
     """
     if items:
+        # snakemake.cli loads the HTCondor plugin, which warns without a
+        # configuration (as snakemake_environment says).
+        if not os.path.exists("/etc/condor/condor_config"):
+            os.environ.setdefault("CONDOR_CONFIG", os.devnull)
         from snakemake.cli import parse_config
         from snakemake.utils import update_config
 

@@ -34,6 +34,8 @@ from collections import defaultdict
 
 from .atomic import write_text
 
+#: The setting ``gwreplay run`` gives each shard's Snakemake run.
+CONFIG_KEYS = ("replay_shard",)
 #: Where a shard's plan is kept, under the results folder.
 SHARD_DIR = os.path.join(".gwreplay", "shards")
 #: Most superevents in a shard of several days, and the size above which
