@@ -294,7 +294,7 @@ def replay(store, results, **kwargs):
     os.makedirs(results, exist_ok=True)
     options, _ = split_config_args(list(kwargs.get("extra") or ()))
     if kwargs.get("dry_run"):
-        plan = sharded_plan(store, results, kwargs)
+        plan = shard_runs.sharded_plan(store, results, kwargs)
         if plan is not None:
             return shard_runs.run_shards(store, results, kwargs, plan), []
         status = _run_snakemake(store, results, kwargs, driven=False)
@@ -302,25 +302,12 @@ def replay(store, results, **kwargs):
     with acquire(results, ["gwreplay", "run", *sys.argv[1:]]) as record:
         if options:
             remove_stamp(results)
-            plan = sharded_plan(store, results, kwargs)
+            plan = shard_runs.sharded_plan(store, results, kwargs)
             if plan is not None:
-                return unvouched_shards(store, results, kwargs, plan, record)
+                return shard_runs.unvouched_shards(store, results, kwargs, plan, record)
             status = _run_snakemake(store, results, kwargs, driven=False, record=record)
             return status, read_failures(results)
         return incremental_replay(store, results, record=record, **kwargs)
-
-
-def unvouched_shards(store, results, kwargs, plan, record):
-    """Every shard with the user's extra Snakemake options: the bookkeeping
-    is done here, once for the whole plan, and no stamp is written."""
-    from .bookkeeping import RunBookkeeping
-
-    config, _, _ = run_config(store, results, kwargs)
-    books = RunBookkeeping(plan, config)
-    books.begin()
-    status = shard_runs.run_shards(store, results, kwargs, plan, record=record)
-    books.end(status)
-    return status, read_failures(results)
 
 
 def run_config(store, results, kwargs):
@@ -333,19 +320,6 @@ def run_config(store, results, kwargs):
     config = apply_config_items(load_configfiles(configfiles), items)
     config.update(store=os.path.abspath(store), results=os.path.abspath(results))
     return config, configfiles, items
-
-
-def sharded_plan(store, results, kwargs):
-    """The whole plan when ``kwargs["shards"]`` cuts it into days, else None."""
-    from .plan import cached_plan
-    from .shards import sharded
-
-    mode = kwargs.get("shards") or "auto"
-    if mode == "none":
-        return None
-    config, _, _ = run_config(store, results, kwargs)
-    plan = cached_plan(store, results, config)
-    return plan if sharded(plan, mode, kwargs.get("shard_superevents")) else None
 
 
 def incremental_replay(store, results, record=None, **kwargs):

@@ -4,18 +4,26 @@ The plan is cut by :mod:`gwreplay.shards`; each shard's part is written to
 ``RESULTS/.gwreplay/shards/`` and a Snakemake run is started on it with
 ``--config replay_shard=DAY`` and, when the run is restricted to what
 changed (:func:`gwreplay.stamp.outdated_targets`), only that shard's
-targets. Shards run one after another, or ``--shard-jobs N`` at once (on a
-cluster, N Snakemake runs submitting their jobs through the executor
-plugin; locally the cores are divided between them). Snakemake allows
-concurrent runs in one directory when their outputs are disjoint, as the
-shards' are. A shard whose jobs failed does not stop the others (each
-failure is recorded as in any run); an interrupt or a usage error stops
-every shard.
+targets. Shards run one after another in one runner process
+(:mod:`gwreplay.shard_runner`: Snakemake's start-up paid once), or in
+``--shard-jobs N`` runners at once (on a cluster, N Snakemake runs
+submitting their jobs through the executor plugin; locally the cores are
+divided between them). Each shard's Snakemake output goes to its own log,
+``RESULTS/logs/snakemake/<time>-<DAY>.log``; one line per shard is shown.
+Snakemake allows concurrent runs in one directory when their outputs are
+disjoint, as the shards' are. A shard whose jobs failed does not stop the
+others (each failure is recorded as in any run); an interrupt or a runner
+that dies stops every shard.
 """
 
+import contextlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+#: Shards per runner process before a fresh one takes over: Snakemake keeps
+#: about 20 MiB of every run in its process (measured at 173 superevents a
+#: shard, gc.collect() frees none of it), so a runner is not kept for ever.
+RUNNER_SHARDS = 10
 #: Snakemake's exit status when jobs failed (``--keep-going`` ran the rest):
 #: the other shards still run. Any other failure (usage, interrupt) stops.
 JOBS_FAILED = 1
@@ -31,6 +39,34 @@ def shard_work(plan, targets, limit):
     if targets is None:
         return plans, dict.fromkeys(plans)
     return plans, targets_by_shard(targets, superevent_shards, event_shards)
+
+
+def sharded_plan(store, results, kwargs):
+    """The whole plan when ``kwargs["shards"]`` cuts it into days, else None."""
+    from .plan import cached_plan
+    from .run import run_config
+    from .shards import sharded
+
+    mode = kwargs.get("shards") or "auto"
+    if mode == "none":
+        return None
+    config, _, _ = run_config(store, results, kwargs)
+    plan = cached_plan(store, results, config)
+    return plan if sharded(plan, mode, kwargs.get("shard_superevents")) else None
+
+
+def unvouched_shards(store, results, kwargs, plan, record):
+    """Every shard with the user's extra Snakemake options: the bookkeeping
+    is done here, once for the whole plan, and no stamp is written."""
+    from .bookkeeping import RunBookkeeping
+    from .run import read_failures, run_config
+
+    config, _, _ = run_config(store, results, kwargs)
+    books = RunBookkeeping(plan, config)
+    books.begin()
+    status = run_shards(store, results, kwargs, plan, record=record)
+    books.end(status)
+    return status, read_failures(results)
 
 
 def shard_cores(kwargs, jobs):
@@ -51,6 +87,8 @@ def run_shards(store, results, kwargs, plan, targets=None, record=None):
 
     ``targets``: what changed, each handed to its own shard's run; None:
     every shard, its whole part. ``kwargs``: :func:`gwreplay.run.replay`'s.
+    The runs happen in ``--shard-jobs`` runner processes
+    (:mod:`gwreplay.shard_runner`), each taking the next shard when done.
     """
     from .run import MAX_TARGETS, _display
     from .shards import SHARD_SUPEREVENTS, write_shard
@@ -61,65 +99,128 @@ def run_shards(store, results, kwargs, plan, targets=None, record=None):
     display = _display(kwargs)
     display.shards = len(work)
     options = dict(kwargs, cores=shard_cores(kwargs, jobs))
-    runs = []
+    queue = []
     for number, shard in enumerate(sorted(work), 1):
         shard_targets = work[shard]
         if shard_targets is not None and len(shard_targets) > MAX_TARGETS:
             shard_targets = None
         write_shard(plans[shard], shard)
-        runs.append((number, shard, shard_targets or ()))
-    run_one = _ShardRun(store, results, options, display, len(runs), record, jobs)
-    if jobs == 1:
-        statuses = []
-        for run in runs:
-            statuses.append(run_one(run))
-            if statuses[-1] not in (0, JOBS_FAILED):
-                break
-    else:
-        with ThreadPoolExecutor(jobs) as pool:
-            statuses = list(pool.map(run_one, runs))
+        queue.append((number, shard, shard_targets or ()))
+    pool = _Runners(store, results, options, display, len(queue), record)
+    threads = ThreadPoolExecutor(jobs)
+    try:
+        futures = [threads.submit(pool.drain, queue) for _ in range(jobs)]
+        statuses = [future.result() for future in futures]
+    except BaseException:  # Ctrl-C: no runner takes another shard
+        pool.stopped = True
+        raise
+    finally:
+        threads.shutdown(wait=True)
     return next((status for status in statuses if status), 0)
 
 
-class _ShardRun:
-    """Runs one shard's Snakemake and prints its line when it ends.
+class _Runners:
+    """Runner processes taking shards from one queue, and their lines.
 
-    Shards run at once each get a display of their own that writes only
-    their log (their outputs would interleave otherwise).
+    A runner whose Snakemake failed for another reason than failed jobs, or
+    that died, stops every runner from taking another shard.
     """
 
-    def __init__(self, store, results, kwargs, display, count, record, jobs):
+    def __init__(self, store, results, kwargs, display, count, record):
+        import threading
+
         self.store, self.results, self.kwargs = store, results, kwargs
         self.display, self.count, self.record = display, count, record
+        self.lock = threading.Lock()
         self.stopped = False
-        self.jobs = jobs
 
-    def __call__(self, run):
-        from .progress import RunDisplay, SnakemakeProgress
-        from .run import _run_snakemake
+    def _next(self, queue):
+        with self.lock:
+            return None if self.stopped or not queue else queue.pop(0)
 
-        number, shard, targets = run
-        if self.stopped:
-            return None
-        display = self.display
-        if self.jobs > 1:
-            display = RunDisplay("quiet")
-        display.progress = SnakemakeProgress()
-        status = _run_snakemake(
-            self.store,
-            self.results,
-            dict(self.kwargs, display=display),
-            targets=targets,
-            record=self.record,
-            shard=shard,
+    def drain(self, queue):
+        """Feed shards to runners (:data:`RUNNER_SHARDS` each) until none is
+        left; the worst status."""
+        worst, runner = 0, None
+        try:
+            for count, item in enumerate(iter(lambda: self._next(queue), None)):
+                if count % RUNNER_SHARDS == 0:
+                    self._close(runner)
+                    runner = self._start()
+                status = self._run(runner, *item)
+                worst = worst or status
+                if status not in (0, JOBS_FAILED):
+                    with self.lock:
+                        self.stopped = True
+        finally:
+            self._close(runner)
+        return worst
+
+    def _start(self):
+        import subprocess
+        import sys
+
+        from .lock import add_child
+        from .run import snakemake_environment
+        from .stamp import DRIVER_VARIABLE
+
+        env = snakemake_environment(self.kwargs.get("profile"))
+        env[DRIVER_VARIABLE] = "1"
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "gwreplay.shard_runner"],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
         )
-        if status not in (0, JOBS_FAILED):
-            self.stopped = True
-        if self.display.mode != "quiet":
-            print(
-                f"gwreplay: shard {shard} ({number} of {self.count}): "
-                f"{display.progress.summary()}",
-                flush=True,
-            )
-        self.display.logfile = display.logfile
+        if self.record is not None:
+            add_child(self.results, self.record, runner.pid)
+        return runner
+
+    @staticmethod
+    def _close(runner):
+        if runner is not None:
+            runner.stdin.close()
+            runner.wait()
+
+    def _run(self, runner, number, shard, targets):
+        import json
+
+        from .progress import log_path
+        from .run import SHARD_OPTIONS, snakemake_command
+
+        options = {k: v for k, v in self.kwargs.items() if k not in SHARD_OPTIONS}
+        command = snakemake_command(
+            self.store, self.results, targets=targets, shard=shard, **options
+        )
+        log = log_path(self.results, shard)
+        request = {"shard": shard, "argv": command[3:], "log": log}
+        runner.stdin.write(json.dumps(request) + "\n")
+        runner.stdin.flush()
+        line = runner.stdout.readline().split()
+        status = int(line[2]) if len(line) == 3 else (runner.poll() or 130)
+        self._report(number, shard, log, status)
         return status
+
+    def _report(self, number, shard, log, status):
+        """The shard's line (and, with ``-v``, its Snakemake output)."""
+        from .progress import SnakemakeProgress
+
+        progress = SnakemakeProgress()
+        text = ""
+        with contextlib.suppress(OSError):
+            with open(log, encoding="utf-8", errors="replace") as f:
+                text = f.read()
+        for line in text.splitlines():
+            progress.feed(line)
+        with self.lock:
+            self.display.logfile = log
+            if self.display.mode == "verbose":
+                self.display.stream.write(text)
+            if self.display.mode != "quiet":
+                print(
+                    f"gwreplay: shard {shard} ({number} of {self.count}): "
+                    f"{progress.summary()}",
+                    flush=True,
+                )

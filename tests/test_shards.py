@@ -203,3 +203,14 @@ def test_a_new_event_reruns_only_its_shard(skymap, tmp_path):
     ]
     alerts = (results / "alerts.csv").read_text()
     assert "G800007" in alerts and "G800004" in alerts
+
+
+def test_a_dry_run_plans_each_shard_and_builds_nothing(store, tmp_path):
+    results = tmp_path / "results"
+    status, output = gwreplay(
+        "run", str(store), "--results", str(results), "-n", *ONE_DAY_SHARDS
+    )
+    assert status == 0, output
+    assert len(re.findall(r"gwreplay: shard ", output)) == 3
+    assert "This was a dry-run" in output
+    assert not (results / "superevents").exists()
