@@ -25,6 +25,10 @@ default: seconds for 1,000 superevents) or by running the workflow once
 nothing to do (start, parse with the store loaded, DAG, end-of-run tables):
 the fixed cost of every run of the watcher.
 
+``--modes warm,cold`` measures the watcher with its long-lived Snakemake
+process (the default) and with a Snakemake process per run (``gwreplay
+watch --cold``), one after the other on the same schedule.
+
 The measured superevents are synthetic bursts, or an MDC store
 (``--mdc N``: ``gwreplay mdc``, CBC events with real BAYESTAR). Gaps between
 uploads longer than ``--keep-seconds`` are divided by ``--speedup``; the
@@ -422,7 +426,7 @@ def measure(args, existing, workdir):
     from gwreplay.superevents import form_superevents
     from gwreplay.watch import load_config
 
-    root = os.path.join(workdir, f"existing-{existing}")
+    root = os.path.join(workdir, f"existing-{existing}-{args.mode}")
     shutil.rmtree(root, ignore_errors=True)
     store, results = os.path.join(root, "store"), os.path.join(root, "results")
     os.makedirs(os.path.join(store, "events"))
@@ -470,6 +474,7 @@ def measure(args, existing, workdir):
                 repr(offset),
                 "--batch-seconds",
                 str(args.batch_seconds),
+                *(["--cold"] if args.mode == "cold" else []),
                 "--",
                 *POLICY_ARGS,
             ],
@@ -610,7 +615,10 @@ def summarise(result):
     overheads = [r["overhead"] for r in rows]
     duplicates = [r["superevent_id"] for r in rows if r["issued_lines"] != 1]
     noop = result["noop_run_seconds"]
-    print(f"\n== {result['existing']} superevents already processed ==")
+    print(
+        f"\n== {result['existing']} superevents already processed, "
+        f"{result['mode']} Snakemake =="
+    )
     print(
         f"history processed ({result['prepopulate']}) in "
         f"{result['history_seconds']:.1f} s; watcher started in "
@@ -679,6 +687,13 @@ def main(argv=None):
     parser.add_argument("--cores", default="2")
     parser.add_argument("--workdir", help="keep everything here (default: a temp dir)")
     parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument(
+        "--modes",
+        default="warm",
+        help="the watcher's Snakemake: warm (one long-lived process, the "
+        "default), cold (gwreplay watch --cold: a process per run), or both "
+        "(warm,cold), measured one after the other",
+    )
     args = parser.parse_args(argv)
     set_policy(args.policy)
     if args.prepopulate is None:
@@ -690,9 +705,11 @@ def main(argv=None):
     os.makedirs(workdir, exist_ok=True)
     results = []
     for existing in [int(x) for x in args.existing.split(",")]:
-        result = measure(args, existing, workdir)
-        summarise(result)
-        results.append(result)
+        for mode in args.modes.split(","):
+            args.mode = mode
+            result = dict(measure(args, existing, workdir), mode=mode)
+            summarise(result)
+            results.append(result)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2, sort_keys=True)

@@ -5,7 +5,7 @@ The plan is cut by :mod:`gwreplay.shards`; each shard's part is written to
 ``--config replay_shard=DAY`` and, when the run is restricted to what
 changed (:func:`gwreplay.stamp.outdated_targets`), only that shard's
 targets. Shards run one after another in one runner process
-(:mod:`gwreplay.shard_runner`: Snakemake's start-up paid once), or in
+(:mod:`gwreplay.snakemake_runner`: Snakemake's start-up paid once), or in
 ``--shard-jobs N`` runners at once (on a cluster, N Snakemake runs
 submitting their jobs through the executor plugin; locally the cores are
 divided between them). Each shard's Snakemake output goes to its own log,
@@ -88,7 +88,7 @@ def run_shards(store, results, kwargs, plan, targets=None, record=None):
     ``targets``: what changed, each handed to its own shard's run; None:
     every shard, its whole part. ``kwargs``: :func:`gwreplay.run.replay`'s.
     The runs happen in ``--shard-jobs`` runner processes
-    (:mod:`gwreplay.shard_runner`), each taking the next shard when done.
+    (:mod:`gwreplay.snakemake_runner`), each taking the next shard when done.
     """
     from .run import MAX_TARGETS, _display
     from .shards import SHARD_SUPEREVENTS, write_shard
@@ -167,7 +167,7 @@ class _Runners:
         env = snakemake_environment(self.kwargs.get("profile"))
         env[DRIVER_VARIABLE] = "1"
         runner = subprocess.Popen(
-            [sys.executable, "-m", "gwreplay.shard_runner"],
+            [sys.executable, "-m", "gwreplay.snakemake_runner"],
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -195,7 +195,7 @@ class _Runners:
             self.store, self.results, targets=targets, shard=shard, **options
         )
         log = log_path(self.results, shard)
-        request = {"shard": shard, "argv": command[3:], "log": log}
+        request = {"name": shard, "argv": command[3:], "log": log}
         runner.stdin.write(json.dumps(request) + "\n")
         runner.stdin.flush()
         line = runner.stdout.readline().split()

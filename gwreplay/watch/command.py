@@ -89,6 +89,12 @@ def build_parser(parser):
         help="on SIGINT/SIGTERM wait this long for the current run, then "
         f"interrupt it (default {watch_stop_timeout:g} s)",
     )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="start a Snakemake process per run instead of keeping one warm "
+        "(its start-up and its jobs' imports paid every run)",
+    )
 
 
 def main(args):
@@ -122,6 +128,7 @@ def main(args):
             "extra": extra,
         },
         stop_timeout=args.stop_timeout,
+        warm=not args.cold,
         poll=args.poll,
         poll_seconds=args.poll_seconds,
     )

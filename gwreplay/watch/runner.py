@@ -2,19 +2,25 @@
 
 Each run is a plain Snakemake run of the workflow (``gwreplay.run``'s
 command line) for explicit target paths, one at a time, its output in
-``RESULTS/logs/watch/run-NNNNNN.log``. While it runs the watcher keeps
-recording uploads; SIGINT/SIGTERM let the run finish, then interrupt it
-after the stop timeout or at a second signal. What a failed job left is
-read from the workflow's failure records (``RESULTS/.failures/``, written
-by ``rules/gwreplay.smk``).
+``RESULTS/logs/watch/run-NNNNNN.log``. By default the runs happen in one
+long-lived process (:mod:`gwreplay.snakemake_runner`, replaced every
+:data:`WARM_RUNS` runs or when it dies), so that neither Snakemake's
+start-up nor the imports of the jobs it runs in its threads are paid per
+run; ``--cold`` starts a Snakemake process per run instead. While it
+runs the watcher keeps recording uploads; SIGINT/SIGTERM let the run
+finish, then interrupt it after the stop timeout or at a second signal.
+What a failed job left is read from the workflow's failure records
+(``RESULTS/.failures/``, written by ``gwreplay.smk``).
 """
 
 import contextlib
 import json
 import logging
 import os
+import select
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -37,6 +43,10 @@ FORCING_OPTIONS = ("--forceall", "-F", "--forcerun", "-R", "--forcetargets", "-f
 
 #: Run logs kept in ``RESULTS/logs/watch/``.
 KEEP_LOGS = 200
+
+#: Runs of one warm Snakemake process before a fresh one takes over:
+#: Snakemake keeps some memory of every run in its process.
+WARM_RUNS = 100
 
 
 def first_error(logfile):
@@ -83,13 +93,23 @@ class SnakemakeRunner:
     """Run the workflow for some targets; honour stop requests meanwhile."""
 
     def __init__(
-        self, store, results, run_options=None, *, stop, stop_timeout=watch_stop_timeout
+        self,
+        store,
+        results,
+        run_options=None,
+        *,
+        stop,
+        stop_timeout=watch_stop_timeout,
+        warm=True,
     ):
         self.store = store
         self.results = results
         self.options = dict(run_options or {})
         self.stop = stop
         self.stop_timeout = stop_timeout
+        self.warm = warm
+        self._process = None
+        self._runs = 0
 
     def bayestar_threads(self):
         """Snakemake options giving BAYESTAR every core of a local run.
@@ -139,17 +159,91 @@ class SnakemakeRunner:
         os.makedirs(logdir, exist_ok=True)
         logfile = os.path.join(logdir, f"run-{number:06d}.log")
         start = time.monotonic()
-        with open(logfile, "wb") as out:
-            child = subprocess.Popen(
-                command,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=snakemake_environment(self.options.get("profile")),
-                start_new_session=True,  # our signals reach it only when we send them
-            )
-            status = self._wait_child(child, while_waiting)
+        if self.warm:
+            status = self._run_warm(number, command, logfile, while_waiting)
+        else:
+            with open(logfile, "wb") as out:
+                child = subprocess.Popen(
+                    command,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    env=snakemake_environment(self.options.get("profile")),
+                    start_new_session=True,  # our signals reach it only when sent
+                )
+                status = self._wait_child(child, while_waiting)
         self._prune_logs(logdir)
         return status, time.monotonic() - start, logfile
+
+    def _warm_process(self):
+        """The long-lived Snakemake process, started (again) when needed."""
+        if self._process is not None and (
+            self._process.poll() is not None or self._runs >= WARM_RUNS
+        ):
+            self.close()
+        if self._process is None:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "gwreplay.snakemake_runner"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                bufsize=1,
+                env=snakemake_environment(self.options.get("profile")),
+                start_new_session=True,
+            )
+            self._runs = 0
+        return self._process
+
+    def _run_warm(self, number, command, logfile, while_waiting):
+        """One run in the warm process; its status (as a process's would be)."""
+        request = {"name": f"run-{number:06d}", "argv": command[3:], "log": logfile}
+        process = self._warm_process()
+        try:
+            process.stdin.write(json.dumps(request) + "\n")
+            process.stdin.flush()
+        except BrokenPipeError:  # it died since: start another
+            self.close()
+            process = self._warm_process()
+            process.stdin.write(json.dumps(request) + "\n")
+            process.stdin.flush()
+        self._runs += 1
+        return self._wait_warm(process, while_waiting)
+
+    def _wait_warm(self, process, while_waiting):
+        """Wait for the warm process's line; as :meth:`_wait_child` meanwhile."""
+        from ..snakemake_runner import DONE
+
+        interrupted = None
+        while True:
+            ready, _, _ = select.select([process.stdout], [], [], 0.1)
+            if ready:
+                fields = process.stdout.readline().split()
+                if len(fields) == 3 and fields[0] == DONE:
+                    return int(fields[2])
+                status = process.wait()  # no line: it died (killed, crashed)
+                self._process = None
+                return status or 1
+            while_waiting()
+            if not self.stop.is_set():
+                continue
+            if interrupted is None and self.stop.interrupt(self.stop_timeout):
+                log.info("interrupting Snakemake (pid %d)", process.pid)
+                self._signal_child(process, signal.SIGINT)
+                interrupted = time.monotonic()
+            elif interrupted is not None and time.monotonic() - interrupted > 15:
+                self._signal_child(process, signal.SIGKILL)
+
+    def close(self):
+        """End the warm process (it exits when its input closes)."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        with contextlib.suppress(OSError):
+            process.stdin.close()
+        try:
+            process.wait(timeout=self.stop_timeout)
+        except subprocess.TimeoutExpired:
+            self._signal_child(process, signal.SIGKILL)
+            process.wait()
 
     def _wait_child(self, child, while_waiting):
         """Wait for the run; keep recording uploads; stop it when asked to."""

@@ -51,6 +51,7 @@ class Watcher:
         grace_seconds=watch_grace_seconds,
         run_options=None,
         stop_timeout=watch_stop_timeout,
+        warm=True,
         poll=False,
         poll_seconds=watch_poll_seconds,
     ):
@@ -84,6 +85,7 @@ class Watcher:
             run_options,
             stop=self.stop,
             stop_timeout=stop_timeout,
+            warm=warm,
         )
 
     # ---- the parts' entry points, as the tests and the CLI use them ----------
@@ -365,5 +367,6 @@ class Watcher:
                 self.wait_for_work()
         finally:
             self.uploads.stop_observer()
+            self.runner.close()
             self.state.save()
             log.info("stopped after %d run(s)", self.state.runs)

@@ -1,19 +1,21 @@
-"""One Python process that runs Snakemake on shard after shard.
+"""One Python process that runs Snakemake run after run: the warm path.
 
-``python -m gwreplay.shard_runner`` reads one JSON object per line on its
-standard input, ``{"shard": DAY, "argv": [...], "log": PATH}``, and runs
+``python -m gwreplay.snakemake_runner`` reads one JSON object per line on
+its standard input, ``{"name": NAME, "argv": [...], "log": PATH}``, and runs
 Snakemake's command line ``argv`` in this process (``snakemake.cli``'s own
 ``parse_args`` and ``args_to_api``, what ``python -m snakemake`` runs), its
-output (and that of the jobs it starts) sent to ``PATH``. After each shard
-it prints one line, ``SHARD_DONE DAY STATUS``, then reads the next.
+output (and that of the jobs it starts) sent to ``PATH``. After each run it
+prints one line, ``RUN_DONE NAME STATUS``, then reads the next.
 
 Why: every Snakemake process pays about 1.5 s of interpreter start-up and
 imports (Snakemake's plugin registry, pandas through the Slurm plugin)
-before it plans anything; at 200 superevents a shard, that was a third of a
-shard's dry run (docs/benchmarks.md). Kept in one process it is paid once
-per runner. Each shard is still a Snakemake run of its own, with the same
-command line a separate process would get, so profiles and executor
-plugins work as for ``gwreplay run`` without shards.
+before it plans anything, and the jobs it runs in its own threads (the O4
+alert path, ``run:`` rules) import gwpy and the alert libraries again (1-3
+s). Kept in one process, both are paid once per runner: by ``gwreplay run``
+for its shards (:mod:`gwreplay.shard_runs`) and by the watcher for its runs
+(:mod:`gwreplay.watch.runner`). Each run is still a Snakemake run of its
+own, with the command line a separate process would get, so profiles and
+executor plugins work as before.
 """
 
 import contextlib
@@ -21,8 +23,8 @@ import json
 import os
 import sys
 
-#: The line printed after each shard: marker, shard, Snakemake's status.
-DONE = "SHARD_DONE"
+#: The line printed after each run: marker, name, Snakemake's status.
+DONE = "RUN_DONE"
 
 
 @contextlib.contextmanager
@@ -49,8 +51,8 @@ def output_to(path):
 def run_snakemake(argv):
     """Snakemake's command line in this process; its exit status.
 
-    0 when it succeeded, 1 when it did not (failed jobs or an error), as
-    ``python -m snakemake`` exits (``snakemake.cli.main``).
+    0 when it succeeded, 1 when it did not (failed jobs or an error), 2 for
+    a usage error, as ``python -m snakemake`` exits.
     """
     from snakemake.cli import args_to_api, parse_args
     from snakemake.exceptions import print_exception
@@ -58,20 +60,22 @@ def run_snakemake(argv):
     try:
         parser, args = parse_args(argv)
         return 0 if args_to_api(args, parser) else 1
+    except SystemExit as exit:  # argparse's usage errors, --help
+        return exit.code if isinstance(exit.code, int) else 1
     except Exception as error:  # what snakemake.cli.main does
         print_exception(error)
         return 1
 
 
 def main():
-    """Read shard requests from stdin until it closes (module docstring)."""
+    """Read run requests from stdin until it closes (module docstring)."""
     for line in sys.stdin:
         request = json.loads(line)
         cwd = os.getcwd()
         with output_to(request["log"]):
             status = run_snakemake(request["argv"])
         os.chdir(cwd)  # Snakemake's --directory changed it
-        print(f"{DONE} {request['shard']} {status}", flush=True)
+        print(f"{DONE} {request['name']} {status}", flush=True)
 
 
 if __name__ == "__main__":
