@@ -1,6 +1,8 @@
 """Incremental cost: one new event added to a store of processed superevents.
 
     .venv/bin/python -m bench.incremental --sizes 1000 10000
+    GWREPLAY_BENCH_CONFIGFILE=bench/o3.yaml \
+        .venv/bin/python -m bench.incremental --sizes 10000 --modes all
 
 For each size N: a synthetic store of N superevents (bench/synthetic_store.py)
 is marked processed (placeholder outputs, then ``snakemake --touch
@@ -40,6 +42,7 @@ import time
 
 from bench.overhead import SITECUSTOMIZE, busy_seconds  # noqa: E402
 from bench.synthetic_store import (  # noqa: E402
+    BENCH_CONFIGFILE,
     add_burst_event,
     build_store,
     dry_run_jobs,
@@ -48,6 +51,11 @@ from bench.synthetic_store import (  # noqa: E402
 )
 
 PYTHON = sys.executable
+
+
+def bench_configfile():
+    """``--configfile`` of the bench's own config file, if any (synthetic_store)."""
+    return ["--configfile", BENCH_CONFIGFILE] if BENCH_CONFIGFILE else []
 
 
 def processed_store(workdir, superevents):
@@ -94,6 +102,7 @@ def establish_stamp(store, results):
     from gwreplay.stamp import read_stamp
 
     command = [PYTHON, "-m", "gwreplay.cli", "run", store, "--results", results]
+    command += bench_configfile()
     subprocess.run(command + ["--cores", "2"], check=True, capture_output=True)
     if read_stamp(results) is None:
         sys.exit("gwreplay run left no stamp")
@@ -137,7 +146,7 @@ def probed_run(store, results, workdir, extra=()):
     env = dict(os.environ, GWREPLAY_BENCH_JOBLOG=joblog)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [probe, env.get("PYTHONPATH")]))
     command = [PYTHON, "-m", "gwreplay.cli", "run", store, "--results", results]
-    command += ["--cores", "2"]
+    command += ["--cores", "2", *bench_configfile()]
     if extra:
         command += ["--", *extra]
     log = os.path.join(workdir, "run.log")

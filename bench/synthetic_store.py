@@ -62,6 +62,17 @@ PLACEHOLDER = b"placeholder: benchmarks do not open this file\n"
 WORKFLOW_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SNAKEFILE = os.path.join(WORKFLOW_DIR, "Snakefile")
 DEFAULT_CONFIG = os.path.join(WORKFLOW_DIR, "config", "config.yaml")
+#: A YAML file of config keys over config.yaml for every run of a bench
+#: (``GWREPLAY_BENCH_CONFIGFILE``; e.g. ``orchestrator_policy: O3`` for the
+#: synthetic stores' O3 names and placeholder outputs), or None.
+BENCH_CONFIGFILE = os.environ.get("GWREPLAY_BENCH_CONFIGFILE") or None
+
+
+def configfiles():
+    """config.yaml, then the bench's own file when set."""
+    return [DEFAULT_CONFIG] + (
+        [os.path.abspath(BENCH_CONFIGFILE)] if BENCH_CONFIGFILE else []
+    )
 
 
 def event_json(graceid, pipeline, gpstime, created, far, snr):
@@ -194,11 +205,10 @@ def add_burst_event(store, slot):
 
 
 def load_config():
-    """The workflow's default configuration (config/config.yaml)."""
-    import yaml
+    """The workflow's configuration: config/config.yaml, then the bench's file."""
+    from gwreplay.run import load_configfiles
 
-    with open(DEFAULT_CONFIG, encoding="utf-8") as f:
-        return yaml.safe_load(f)
+    return load_configfiles(configfiles())
 
 
 def planned_outputs(store, results):
@@ -297,7 +307,7 @@ def snakemake_call(launcher, store, results, *options):
         "1",
         *options,
         "--configfile",
-        DEFAULT_CONFIG,
+        *configfiles(),
         "--config",
         f"store={os.path.abspath(store)}",
         f"results={os.path.abspath(results)}",

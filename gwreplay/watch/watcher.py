@@ -34,6 +34,37 @@ STORE_SUPEREVENTS_SECONDS = 1.0
 
 #: O4 targets Snakemake schedules first (``--prioritize``).
 _URGENT = ("alert", "sequence", "notice")
+#: O4 targets made from a sequence the watcher has read: their run must not
+#: recompute that sequence (see :func:`frozen_sequence_options`).
+_FROM_SEQUENCE = ("notice", "followup", "record")
+#: Snakemake's rerun triggers but the files' times and the input lists.
+FROZEN_TRIGGERS = ("--rerun-triggers", "params", "software-env", "code")
+
+
+def frozen_sequence_options(targets, results):
+    """Snakemake options of a run whose targets all come from a read sequence.
+
+    Such a run (notices, their plots and circulars, ``alert.json``) is
+    asked for what the sequence the watcher read says. With Snakemake's
+    default triggers, an upload that arrived since (a new event, a sky map)
+    makes the checkpoint's inputs newer than ``sequence.json``: Snakemake
+    would recompute the sequence inside that run and build the targets of
+    the new one, later notices included, before they are due. So the run
+    ignores the files' times and input lists (the sequence is recomputed by
+    a ``sequence`` request, as the watcher makes one when inputs change),
+    and an ``alert.json`` that exists is rebuilt from the sequence read
+    (``--forcerun alert``).
+    """
+    if not targets or any(kind not in _FROM_SEQUENCE for kind, _, _ in targets):
+        return []
+    options = list(FROZEN_TRIGGERS)
+    if any(
+        kind == "record"
+        and os.path.exists(os.path.join(results, "superevents", key, "alert.json"))
+        for kind, key, _ in targets
+    ):
+        options += ["--forcerun", "alert"]
+    return options
 
 
 class Watcher:
@@ -176,7 +207,10 @@ class Watcher:
             if k in _URGENT
         ]
         status, seconds, logfile = self.runner.run(
-            number, paths, urgent, while_waiting=self._drain_now
+            number,
+            paths + frozen_sequence_options(targets, self.results),
+            urgent,
+            while_waiting=self._drain_now,
         )
         log.info(
             "run %d finished: status %d in %.2f s (log %s)%s",
