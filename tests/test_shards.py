@@ -19,7 +19,6 @@ from builders import (
     burst_event,
     gaussian_multiorder,
     gwreplay,
-    with_test_config,
     write_event,
 )
 from test_reproducible import outputs
@@ -75,16 +74,9 @@ ONE_DAY_SHARDS = ("--shards", "days", "--shard-superevents", "1")
 
 
 def run(store, results, *options):
+    """``gwreplay run`` on two cores (with the tests' configuration)."""
     return gwreplay(
-        "run",
-        str(store),
-        "--results",
-        str(results),
-        "--cores",
-        "2",
-        *options,
-        "--",
-        *with_test_config([]),
+        "run", str(store), "--results", str(results), "--cores", "2", *options
     )
 
 

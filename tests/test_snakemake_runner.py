@@ -76,3 +76,19 @@ def test_the_watcher_keeps_its_snakemake_warm_and_replaces_a_dead_one(tmp_path):
     finally:
         runner.close()
     assert runner._process is None
+
+
+def test_runs_from_a_read_sequence_do_not_recompute_it(tmp_path):
+    from gwreplay.watch.watcher import FROZEN_TRIGGERS, frozen_sequence_options
+
+    notice = ("notice", ("S1", 1), {"file": "S1-1-Preliminary.json"})
+    record = ("record", "S1", 123)
+    sequence = ("sequence", "S1", {})
+    assert frozen_sequence_options([notice], tmp_path) == list(FROZEN_TRIGGERS)
+    # A run that asks for a sequence recomputes it, as Snakemake decides.
+    assert frozen_sequence_options([notice, sequence], tmp_path) == []
+    assert frozen_sequence_options([("product", ("G1", "x"), None)], tmp_path) == []
+    assert frozen_sequence_options([record], tmp_path) == list(FROZEN_TRIGGERS)
+    (tmp_path / "superevents" / "S1").mkdir(parents=True)
+    (tmp_path / "superevents" / "S1" / "alert.json").write_text("{}")
+    assert frozen_sequence_options([record], tmp_path)[-2:] == ["--forcerun", "alert"]

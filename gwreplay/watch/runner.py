@@ -223,14 +223,7 @@ class SnakemakeRunner:
                 self._process = None
                 return status or 1
             while_waiting()
-            if not self.stop.is_set():
-                continue
-            if interrupted is None and self.stop.interrupt(self.stop_timeout):
-                log.info("interrupting Snakemake (pid %d)", process.pid)
-                self._signal_child(process, signal.SIGINT)
-                interrupted = time.monotonic()
-            elif interrupted is not None and time.monotonic() - interrupted > 15:
-                self._signal_child(process, signal.SIGKILL)
+            interrupted = self._stop_if_asked(process, interrupted)
 
     def close(self):
         """End the warm process (it exits when its input closes)."""
@@ -254,14 +247,21 @@ class SnakemakeRunner:
             except subprocess.TimeoutExpired:
                 pass
             while_waiting()
-            if not self.stop.is_set():
-                continue
-            if interrupted is None and self.stop.interrupt(self.stop_timeout):
-                log.info("interrupting Snakemake (pid %d)", child.pid)
-                self._signal_child(child, signal.SIGINT)
-                interrupted = time.monotonic()
-            elif interrupted is not None and time.monotonic() - interrupted > 15:
-                self._signal_child(child, signal.SIGKILL)
+            interrupted = self._stop_if_asked(child, interrupted)
+
+    def _stop_if_asked(self, child, interrupted):
+        """After a stop request: SIGINT the run's process group once the stop
+        timeout has passed (or at a second signal), SIGKILL 15 s later.
+        Returns when it was interrupted (None: not yet)."""
+        if not self.stop.is_set():
+            return interrupted
+        if interrupted is None and self.stop.interrupt(self.stop_timeout):
+            log.info("interrupting Snakemake (pid %d)", child.pid)
+            self._signal_child(child, signal.SIGINT)
+            return time.monotonic()
+        if interrupted is not None and time.monotonic() - interrupted > 15:
+            self._signal_child(child, signal.SIGKILL)
+        return interrupted
 
     def failure(self, lookups):
         """The first failure record a job left, as one line, or None.
