@@ -55,3 +55,29 @@ def packaged():
         if not path.is_file():
             pytest.skip(f"p-astro test data {path} not installed")
     return paths
+
+
+#: Test files that take minutes (worker time of the clean-clone run in
+#: docs/benchmarks.md, "The test suite on two workers"), longest first.
+#: pytest-xdist's ``--dist loadfile`` hands files to its workers in
+#: collection order, so these go first: a long file started last would run
+#: alone while the other worker sits idle (longest-first scheduling).
+LONGEST_FILES = (
+    "test_o4_replay.py",
+    "test_reproducible.py",
+    "test_slurm.py",
+    "test_workflow.py",
+    "test_fetch.py",
+    "test_bad_inputs.py",
+    "test_watch.py",
+    "test_stamp.py",
+    "test_bayestar.py",
+    "test_watch_o4.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the files of :data:`LONGEST_FILES` first, in that order; the rest
+    keep their order. Each test file still runs whole on one worker."""
+    rank = {name: i for i, name in enumerate(LONGEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
