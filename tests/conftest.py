@@ -73,6 +73,7 @@ LONGEST_FILES = (
     "test_stamp.py",
     "test_bayestar.py",
     "test_watch_o4.py",
+    "test_shards.py",
 )
 
 
