@@ -16,7 +16,7 @@ same store gives one ``superevent`` job per superevent, no checkpoint.
 ``--shards days`` replays the store in shards of whole UTC days instead
 (``gwreplay run --shards days``, gwreplay/shards.py): the bursts being 1000
 s apart, a day holds 86 or 87 superevents, and a shard at most
-``--shard-superevents`` (default 200: two days).
+``--shard-superevents`` (default 100: one day).
 
 It prints, per policy, shard mode and size, the wall time, the time per superevent and
 the load average at the start. The stores are built once per size under

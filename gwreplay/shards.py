@@ -39,10 +39,11 @@ CONFIG_KEYS = ("replay_shard",)
 #: Where a shard's plan is kept, under the results folder.
 SHARD_DIR = os.path.join(".gwreplay", "shards")
 #: Most superevents in a shard of several days, and the size above which
-#: ``--shards auto`` cuts a store: in one DAG, 200 O4 superevents took 29.5 s
-#: of Snakemake against 4.0 s for 50 (docs/benchmarks.md), and a shard's own
-#: Snakemake start costs about 1.5 s.
-SHARD_SUPEREVENTS = 200
+#: ``--shards auto`` cuts a store. A fresh O4 replay of 1000 superevents took
+#: 86.8 s in shards of at most 100 against 132.3 s in shards of at most 200
+#: (the checkpoints' cost grows faster than N), and a dry run of 10^4 96.2 s
+#: against 89.8 s (each shard's parse and DAG setup): docs/benchmarks.md.
+SHARD_SUPEREVENTS = 100
 #: ``--shards`` choices.
 MODES = ("auto", "days", "none")
 
