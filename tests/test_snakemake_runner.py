@@ -89,6 +89,13 @@ def test_runs_from_a_read_sequence_do_not_recompute_it(tmp_path):
     assert frozen_sequence_options([notice, sequence], tmp_path) == []
     assert frozen_sequence_options([("product", ("G1", "x"), None)], tmp_path) == []
     assert frozen_sequence_options([record], tmp_path) == list(FROZEN_TRIGGERS)
-    (tmp_path / "superevents" / "S1").mkdir(parents=True)
-    (tmp_path / "superevents" / "S1" / "alert.json").write_text("{}")
+    folder = tmp_path / "superevents" / "S1"
+    folder.mkdir(parents=True)
+    (folder / "alert.json").write_text("{}")
+    (folder / "sequence.json").write_text("{}")
+    os.utime(folder / "alert.json", ns=(2, 2))
+    os.utime(folder / "sequence.json", ns=(1, 1))
+    # Newer than its sequence (a restart's history): left as it is.
+    assert frozen_sequence_options([record], tmp_path) == list(FROZEN_TRIGGERS)
+    os.utime(folder / "sequence.json", ns=(3, 3))
     assert frozen_sequence_options([record], tmp_path)[-2:] == ["--forcerun", "alert"]

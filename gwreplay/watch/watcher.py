@@ -52,19 +52,30 @@ def frozen_sequence_options(targets, results):
     the new one, later notices included, before they are due. So the run
     ignores the files' times and input lists (the sequence is recomputed by
     a ``sequence`` request, as the watcher makes one when inputs change),
-    and an ``alert.json`` that exists is rebuilt from the sequence read
-    (``--forcerun alert``).
+    and an ``alert.json`` older than its ``sequence.json`` is rebuilt from
+    the sequence read (``--forcerun alert``; one that is newer is left as
+    it is, such as the history's on a restart).
     """
     if not targets or any(kind not in _FROM_SEQUENCE for kind, _, _ in targets):
         return []
     options = list(FROZEN_TRIGGERS)
     if any(
-        kind == "record"
-        and os.path.exists(os.path.join(results, "superevents", key, "alert.json"))
-        for kind, key, _ in targets
+        kind == "record" and _stale_record(results, key) for kind, key, _ in targets
     ):
         options += ["--forcerun", "alert"]
     return options
+
+
+def _stale_record(results, superevent_id):
+    """Whether the superevent's ``alert.json`` exists and is older than its
+    ``sequence.json`` (a missing one is built anyway)."""
+    folder = os.path.join(results, "superevents", superevent_id)
+    try:
+        record = os.stat(os.path.join(folder, "alert.json")).st_mtime_ns
+        sequence = os.stat(os.path.join(folder, "sequence.json")).st_mtime_ns
+    except FileNotFoundError:
+        return False
+    return record < sequence
 
 
 class Watcher:
