@@ -257,23 +257,20 @@ def _display(kwargs):
 SHARD_OPTIONS = ("display", "shards", "shard_superevents", "shard_jobs")
 
 
-def _run_snakemake(
-    store, results, kwargs, *, targets=(), driven=True, record=None, shard=None
-):
-    """Snakemake over ``store`` (or one shard of it); its output shown by the
-    run's display."""
+def _run_snakemake(store, results, kwargs, *, targets=(), driven=True, record=None):
+    """Snakemake over ``store``; its output shown by the run's display."""
     from .lock import add_child
     from .progress import log_path
 
     options = {k: v for k, v in kwargs.items() if k not in SHARD_OPTIONS}
-    command = snakemake_command(store, results, targets=targets, shard=shard, **options)
+    command = snakemake_command(store, results, targets=targets, **options)
     env = snakemake_environment(kwargs.get("profile"))
     if driven:
         env[DRIVER_VARIABLE] = "1"
     display = _display(kwargs)
     if record is not None:
         display.on_start = lambda child: add_child(results, record, child.pid)
-    logfile = None if kwargs.get("dry_run") else log_path(results, shard)
+    logfile = None if kwargs.get("dry_run") else log_path(results)
     return display.run(command, env, logfile)
 
 
@@ -294,17 +291,19 @@ def replay(store, results, **kwargs):
     os.makedirs(results, exist_ok=True)
     options, _ = split_config_args(list(kwargs.get("extra") or ()))
     if kwargs.get("dry_run"):
-        plan = shard_runs.sharded_plan(store, results, kwargs)
-        if plan is not None:
-            return shard_runs.run_shards(store, results, kwargs, plan), []
+        sharded = shard_runs.sharded_plan(store, results, kwargs)
+        if sharded is not None:
+            return shard_runs.run_shards(store, results, kwargs, sharded[0]), []
         status = _run_snakemake(store, results, kwargs, driven=False)
         return status, read_failures(results)
     with acquire(results, ["gwreplay", "run", *sys.argv[1:]]) as record:
         if options:
             remove_stamp(results)
-            plan = shard_runs.sharded_plan(store, results, kwargs)
-            if plan is not None:
-                return shard_runs.unvouched_shards(store, results, kwargs, plan, record)
+            sharded = shard_runs.sharded_plan(store, results, kwargs)
+            if sharded is not None:
+                return shard_runs.unvouched_shards(
+                    store, results, kwargs, *sharded, record
+                )
             status = _run_snakemake(store, results, kwargs, driven=False, record=record)
             return status, read_failures(results)
         return incremental_replay(store, results, record=record, **kwargs)

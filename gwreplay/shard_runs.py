@@ -42,7 +42,8 @@ def shard_work(plan, targets, limit):
 
 
 def sharded_plan(store, results, kwargs):
-    """The whole plan when ``kwargs["shards"]`` cuts it into days, else None."""
+    """``(plan, config)``: the whole plan and the run's configuration when
+    ``kwargs["shards"]`` cuts it into days, else None."""
     from .plan import cached_plan
     from .run import run_config
     from .shards import sharded
@@ -52,16 +53,17 @@ def sharded_plan(store, results, kwargs):
         return None
     config, _, _ = run_config(store, results, kwargs)
     plan = cached_plan(store, results, config)
-    return plan if sharded(plan, mode, kwargs.get("shard_superevents")) else None
+    if not sharded(plan, mode, kwargs.get("shard_superevents")):
+        return None
+    return plan, config
 
 
-def unvouched_shards(store, results, kwargs, plan, record):
+def unvouched_shards(store, results, kwargs, plan, config, record):
     """Every shard with the user's extra Snakemake options: the bookkeeping
     is done here, once for the whole plan, and no stamp is written."""
     from .bookkeeping import RunBookkeeping
-    from .run import read_failures, run_config
+    from .run import read_failures
 
-    config, _, _ = run_config(store, results, kwargs)
     books = RunBookkeeping(plan, config)
     books.begin()
     status = run_shards(store, results, kwargs, plan, record=record)
@@ -157,23 +159,14 @@ class _Runners:
         return worst
 
     def _start(self):
-        import subprocess
-        import sys
-
         from .lock import add_child
         from .run import snakemake_environment
+        from .snakemake_runner import start
         from .stamp import DRIVER_VARIABLE
 
         env = snakemake_environment(self.kwargs.get("profile"))
         env[DRIVER_VARIABLE] = "1"
-        runner = subprocess.Popen(
-            [sys.executable, "-m", "gwreplay.snakemake_runner"],
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-        )
+        runner = start(env)
         if self.record is not None:
             add_child(self.results, self.record, runner.pid)
         return runner
@@ -185,25 +178,23 @@ class _Runners:
             runner.wait()
 
     def _run(self, runner, number, shard, targets):
-        import json
-
         from .progress import log_path
         from .run import SHARD_OPTIONS, snakemake_command
+        from .snakemake_runner import read_status, request
 
         options = {k: v for k, v in self.kwargs.items() if k not in SHARD_OPTIONS}
         command = snakemake_command(
             self.store, self.results, targets=targets, shard=shard, **options
         )
         log = log_path(self.results, shard)
-        request = {"name": shard, "argv": command[3:], "log": log}
-        runner.stdin.write(json.dumps(request) + "\n")
-        runner.stdin.flush()
-        line = runner.stdout.readline().split()
-        status = int(line[2]) if len(line) == 3 else (runner.poll() or 130)
-        self._report(number, shard, log, status)
+        request(runner, shard, command, log)
+        status = read_status(runner)
+        if status is None:  # the runner died: stop every shard
+            status = runner.wait() or 130
+        self._report(number, shard, log)
         return status
 
-    def _report(self, number, shard, log, status):
+    def _report(self, number, shard, log):
         """The shard's line (and, with ``-v``, its Snakemake output)."""
         from .progress import SnakemakeProgress
 

@@ -67,6 +67,43 @@ def run_snakemake(argv):
         return 1
 
 
+# --- the client side: gwreplay run's shards and the watcher ---------------
+
+
+def start(env, *, new_session=False):
+    """A runner process (this module), its requests on a pipe; ``new_session``:
+    signals reach it only when sent to it (the watcher's)."""
+    import subprocess
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "gwreplay.snakemake_runner"],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+        start_new_session=new_session,
+    )
+
+
+def request(process, name, command, log):
+    """Ask ``process`` for one run of ``command`` (``python -m snakemake ...``,
+    as :func:`gwreplay.run.snakemake_command` makes it), its output to
+    ``log``. BrokenPipeError when the process has died."""
+    if command[1:3] != ["-m", "snakemake"]:
+        raise ValueError(f"not a python -m snakemake command: {command[:3]}")
+    line = json.dumps({"name": name, "argv": command[3:], "log": log})
+    process.stdin.write(line + "\n")
+    process.stdin.flush()
+
+
+def read_status(process):
+    """The exit status of the run asked for, from the process's next line;
+    None when it ended without one (killed, crashed)."""
+    fields = process.stdout.readline().split()
+    return int(fields[2]) if len(fields) == 3 and fields[0] == DONE else None
+
+
 def main():
     """Read run requests from stdin until it closes (module docstring)."""
     for line in sys.stdin:

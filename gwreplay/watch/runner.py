@@ -20,7 +20,6 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import threading
 import time
 
@@ -176,49 +175,43 @@ class SnakemakeRunner:
 
     def _warm_process(self):
         """The long-lived Snakemake process, started (again) when needed."""
+        from ..snakemake_runner import start
+
         if self._process is not None and (
             self._process.poll() is not None or self._runs >= WARM_RUNS
         ):
             self.close()
         if self._process is None:
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "gwreplay.snakemake_runner"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-                bufsize=1,
-                env=snakemake_environment(self.options.get("profile")),
-                start_new_session=True,
-            )
+            env = snakemake_environment(self.options.get("profile"))
+            self._process = start(env, new_session=True)
             self._runs = 0
         return self._process
 
     def _run_warm(self, number, command, logfile, while_waiting):
         """One run in the warm process; its status (as a process's would be)."""
-        request = {"name": f"run-{number:06d}", "argv": command[3:], "log": logfile}
+        from ..snakemake_runner import request
+
         process = self._warm_process()
         try:
-            process.stdin.write(json.dumps(request) + "\n")
-            process.stdin.flush()
+            request(process, f"run-{number:06d}", command, logfile)
         except BrokenPipeError:  # it died since: start another
             self.close()
             process = self._warm_process()
-            process.stdin.write(json.dumps(request) + "\n")
-            process.stdin.flush()
+            request(process, f"run-{number:06d}", command, logfile)
         self._runs += 1
         return self._wait_warm(process, while_waiting)
 
     def _wait_warm(self, process, while_waiting):
         """Wait for the warm process's line; as :meth:`_wait_child` meanwhile."""
-        from ..snakemake_runner import DONE
+        from ..snakemake_runner import read_status
 
         interrupted = None
         while True:
             ready, _, _ = select.select([process.stdout], [], [], 0.1)
             if ready:
-                fields = process.stdout.readline().split()
-                if len(fields) == 3 and fields[0] == DONE:
-                    return int(fields[2])
+                status = read_status(process)
+                if status is not None:
+                    return status
                 status = process.wait()  # no line: it died (killed, crashed)
                 self._process = None
                 return status or 1
