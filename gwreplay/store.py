@@ -172,8 +172,16 @@ def _check_manager_fields(graceid, event):
 
 def _read_event(store_root, graceid):
     folder = os.path.join(store_root, "events", graceid)
+    # One listing per folder, not a stat per known upload name (17 of them):
+    # they were half the time of loading a store (docs/benchmarks.md).
+    try:
+        names = set(os.listdir(folder))
+    except OSError:
+        names = set()
     present = [
-        name for name in EVENT_FILES if os.path.exists(os.path.join(folder, name))
+        name
+        for name in EVENT_FILES
+        if name in names and os.path.exists(os.path.join(folder, name))
     ]
     path = os.path.join(folder, "event.json")
     try:
