@@ -574,13 +574,21 @@ def test_fetched_store_replays_with_gwreplay_run(gracedb, store, tmp_path):
     """Fetch S170810a (the real G211117) and replay it: the alert goes out."""
     import csv
 
-    from builders import gwreplay
+    from builders import ONE_DETECTOR_BAYESTAR, gwreplay
 
     report = fetch(store, service_url=gracedb.url, superevent_ids=["S170810a"])
     assert report.problems == []
     results = tmp_path / "results"
     status, output = gwreplay(
-        "run", str(store), "--results", str(results), "--cores", "2"
+        "run",
+        str(store),
+        "--results",
+        str(results),
+        "--cores",
+        "2",
+        "--",
+        "--config",
+        ONE_DETECTOR_BAYESTAR,
     )
     assert status == 0, output
     with open(results / "alerts.csv", newline="") as f:

@@ -22,7 +22,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from builders import BURST_EVENT, G211117_EVENT, write_event, write_gaussian_skymap
+from builders import (
+    BURST_EVENT,
+    G211117_EVENT,
+    ONE_DETECTOR_BAYESTAR,
+    write_event,
+    write_gaussian_skymap,
+)
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -117,8 +123,9 @@ def completion_records(env):
 
 
 def replay_on_slurm(env, reference_dir, root, config, timeout):
-    """Replay G211117 + one cWB burst in ``root`` with ``--profile slurm``
-    and ``--config`` items ``config``; return (results, our Slurm jobs, output)."""
+    """Replay G211117 (BAYESTAR on H1 alone) + one cWB burst in ``root``
+    with ``--profile slurm`` and ``--config`` items ``config``; return
+    (results, our Slurm jobs, output)."""
     store, results = root / "store", root / "results"
     ref = reference_dir / "G211117"
     write_event(
@@ -131,7 +138,7 @@ def replay_on_slurm(env, reference_dir, root, config, timeout):
     proc = subprocess.run(
         [sys.executable, "-m", "gwreplay.cli", "run", str(store)]
         + ["--results", str(results), "--profile", "slurm", "--", *TEST_CLUSTER_ARGS]
-        + ["--config", *config],
+        + ["--config", ONE_DETECTOR_BAYESTAR, *config],
         env=env,
         capture_output=True,
         text=True,

@@ -267,6 +267,9 @@ def test_cbc_bayestar_waits_for_announced_psd(tmp_path, config, reference_dir):
     store, results = tmp_path / "store", tmp_path / "results"
     (store / "events").mkdir(parents=True)
     ref = reference_dir / "G211117"
+    # BAYESTAR on H1 alone (builders.ONE_DETECTOR_BAYESTAR): the trigger is
+    # under test here, not the sky map.
+    config.write_text(config.read_text() + "bayestar_disabled_detectors: [L1, V1]\n")
     created = G211117_EVENT["created"]
     offset = created - 2.0 - gps_now()
     watcher = WatcherProcess(store, results, tmp_path / "watch.log", offset, config)

@@ -1,7 +1,8 @@
 """End to end: the real workflow (snakemake + every science library) on a small store.
 
-One CBC event (the real O2 event G211117), one cWB burst and one CBC event
-whose coinc.xml is empty. The run must finish the good events, fail the bad
+One CBC event (the real O2 event G211117, localised on H1 alone:
+builders.ONE_DETECTOR_BAYESTAR), one cWB burst and one CBC event whose
+coinc.xml is empty. The run must finish the good events, fail the bad
 one with a message naming it and the file, list it in failures.csv, and a
 rerun without the bad event must find nothing to do.
 """
@@ -14,6 +15,7 @@ import pytest
 from builders import (
     BURST_EVENT,
     G211117_EVENT,
+    ONE_DETECTOR_BAYESTAR,
     gwreplay,
     write_event,
     write_gaussian_skymap,
@@ -26,9 +28,25 @@ BROKEN_EVENT = dict(
 )
 
 
-def replay_store(reference_dir, root, *extra):
-    """Write the store under ``root``, replay it (``extra``: arguments after
-    ``--``); return (store, results, status, output)."""
+def run(store, results, *config):
+    """``gwreplay run`` with BAYESTAR on one detector and ``config`` items."""
+    return gwreplay(
+        "run",
+        str(store),
+        "--results",
+        str(results),
+        "--cores",
+        "2",
+        "--",
+        "--config",
+        ONE_DETECTOR_BAYESTAR,
+        *config,
+    )
+
+
+def replay_store(reference_dir, root, *config):
+    """Write the store under ``root``, replay it with the ``--config`` items
+    ``config``; return (store, results, status, output)."""
     store, results = root / "store", root / "results"
     ref = reference_dir / "G211117"
     write_event(
@@ -43,9 +61,7 @@ def replay_store(reference_dir, root, *extra):
     write_event(
         store, BROKEN_EVENT, {"coinc.xml": b"", "psd.xml.gz": ref / "psd.xml.gz"}
     )
-    status, output = gwreplay(
-        "run", str(store), "--results", str(results), "--cores", "2", *extra
-    )
+    status, output = run(store, results, *config)
     return store, results, status, output
 
 
@@ -59,8 +75,8 @@ def replay(reference_dir, tmp_path_factory):
 def replay_o3(reference_dir, tmp_path_factory):
     """The store replayed under O3."""
     # test_alerts_table_and_notices checks O3's outputs (VOEvent, circular.txt).
-    extra = ("--", "--config", "orchestrator_policy=O3")
-    return replay_store(reference_dir, tmp_path_factory.mktemp("workflow_o3"), *extra)
+    root = tmp_path_factory.mktemp("workflow_o3")
+    return replay_store(reference_dir, root, "orchestrator_policy=O3")
 
 
 def read_csv(path):
@@ -141,7 +157,7 @@ def test_rerun_without_bad_event_has_nothing_to_do(replay):
     store, results, _, _ = replay
     shutil.rmtree(store / "events" / "G000003")
     before = {p: p.stat().st_mtime_ns for p in results.rglob("*.fits.gz")}
-    status, output = gwreplay("run", str(store), "--results", str(results))
+    status, output = run(store, results)
     assert status == 0, output
     assert "Nothing to be done" in output
     assert before == {p: p.stat().st_mtime_ns for p in results.rglob("*.fits.gz")}
