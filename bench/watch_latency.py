@@ -328,6 +328,7 @@ def prepopulate_direct(store, results):
         "replay_bayestar_seconds",
         "preliminary_alert_far_threshold",
         "preliminary_alert_trials_factor",
+        "skymap_plot_dpi",
     )
     for sid, record in plan.superevents.items():
         out = plan.superevent_result(sid, "")

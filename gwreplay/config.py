@@ -33,6 +33,7 @@ CONFIGURED_MODULES = (
     "gwreplay.voevent",
     "gwreplay.policies",
     "gwreplay.o4_skymaps",
+    "gwreplay.skymap_plot",
     "gwreplay.shards",
 )
 

@@ -128,6 +128,7 @@ def plot(smk):
         smk.wildcards.superevent_id,
         wanted["preferred_event"],
         smk.input.skymap,
+        **smk.params.conf,
     )
 
 

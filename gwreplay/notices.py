@@ -273,11 +273,11 @@ def check_skymap(graceid, skymap):
         validate_multiorder(graceid, skymap)
 
 
-def write_notice_plot(path, superevent_id, graceid, skymap):
+def write_notice_plot(path, superevent_id, graceid, skymap, *, skymap_plot_dpi):
     """The all-sky plot of the notice's sky map (ligo-skymap-plot's figure),
     after the same checks as the notice (a bad map fails, named)."""
     check_skymap(graceid, skymap)
-    plot_skymap(skymap, path, event_id=superevent_id)
+    plot_skymap(skymap, path, event_id=superevent_id, dpi=skymap_plot_dpi)
 
 
 def write_notice_volume_plot(path, graceid, skymap, *, volume_plot_dpi):

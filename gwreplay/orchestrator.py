@@ -37,6 +37,7 @@ CONFIG_KEYS = (
     "voevent",
     "preliminary_alert_far_threshold",
     "preliminary_alert_trials_factor",
+    "skymap_plot_dpi",
 )
 
 
@@ -77,6 +78,7 @@ def preliminary_alert(
     voevent,
     preliminary_alert_far_threshold,
     preliminary_alert_trials_factor,
+    skymap_plot_dpi,
 ):
     """Write the preliminary alert of one superevent, or record why there is none.
 
@@ -124,7 +126,7 @@ def preliminary_alert(
     files[skymap_name] = os.path.join(out_dir, skymap_name)
     copy_skymap(skymap, files[skymap_name], event_id=sid)
     png = os.path.join(out_dir, plot_name(skymap_name))
-    plot_skymap(files[skymap_name], png, event_id=sid)
+    plot_skymap(files[skymap_name], png, event_id=sid, dpi=skymap_plot_dpi)
     files[os.path.basename(png)] = png
 
     classification = probabilities = None

@@ -18,8 +18,11 @@ import shutil
 from .atomic import atomic_path
 from .errors import EventInputError
 
+#: The configuration key read here: ``skymap_plot_dpi``, the all-sky PNG's
+#: resolution (null: :data:`TOOL_DPI`, as gwcelery runs the tool).
+CONFIG_KEYS = ("skymap_plot_dpi",)
 #: Resolution of the all-sky PNG, dots per inch (ligo-skymap-plot default).
-skymap_plot_dpi = 300
+TOOL_DPI = 300
 #: Credible levels (percent) drawn as contours, as gwcelery's plot_allsky.
 skymap_plot_contours = (50, 90)
 #: Figure size in inches (ligo-skymap-plot defaults).
@@ -132,15 +135,16 @@ def plot_skymap(
     *,
     title=None,
     contours=skymap_plot_contours,
-    dpi=skymap_plot_dpi,
+    dpi=None,
     annotate=True,
     event_id=None,
 ):
     """Draw the sky map ``fits_path`` on a Mollweide all-sky PNG at ``png_path``.
 
     ``title`` (e.g. the superevent ID) is written above the map on the left;
-    ``contours`` are the credible levels in percent. The same inputs give
-    the same PNG bytes. The file is written atomically.
+    ``contours`` are the credible levels in percent; ``dpi`` the resolution
+    (None: :data:`TOOL_DPI`). The same inputs give the same PNG bytes. The
+    file is written atomically.
     """
     import matplotlib
     import numpy as np
@@ -149,6 +153,7 @@ def plot_skymap(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    dpi = dpi or TOOL_DPI
     event_id = _event_id(fits_path, event_id)
     skymap = _read_multiorder(fits_path, event_id)
     levels = tuple(contours or ())

@@ -139,6 +139,8 @@ rule notice_plot:
     wildcard_constraints:
         skymap=SKYMAP_STEM,
         number="[0-9]+",
+    params:
+        conf=module_settings(config, "gwreplay.skymap_plot"),
     run:
         run_step(
             SimpleNamespace(

@@ -50,7 +50,9 @@ def test_plot_refuses_a_bad_sky_map_before_drawing(tmp_path):
     bad.write_bytes(b"SIMPLE  =                    T" + b" " * 2850)
     png = tmp_path / "bayestar-1.png"
     with pytest.raises(EventInputError) as info:
-        notices.write_notice_plot(str(png), "S240101a", "G100001", str(bad))
+        notices.write_notice_plot(
+            str(png), "S240101a", "G100001", str(bad), skymap_plot_dpi=None
+        )
     assert (info.value.event_id, info.value.filename) == ("G100001", bad.name)
     assert not png.exists()
 
@@ -59,8 +61,14 @@ def test_plot_of_a_good_sky_map(tmp_path):
     skymap = tmp_path / "bayestar.fits.gz"
     write_gaussian_skymap(skymap, 120.0, -30.0, nside=16)
     png = tmp_path / "bayestar-1.png"
-    notices.write_notice_plot(str(png), "S240101a", "G100001", str(skymap))
+    notices.write_notice_plot(
+        str(png), "S240101a", "G100001", str(skymap), skymap_plot_dpi=None
+    )
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from PIL import Image
+
+    with Image.open(png) as image:  # null: ligo-skymap-plot's 300 dpi, 8 x 6 in
+        assert image.size == (2400, 1800)
 
 
 def test_retraction_circular_is_followup_advocates(tmp_path):
