@@ -116,6 +116,13 @@ def gwreplay(*args):
     return proc.returncode, proc.stdout + proc.stderr
 
 
+def gwreplay_run(store, results, *config, cores=2):
+    """``gwreplay run STORE --results RESULTS --cores N`` with the ``--config``
+    items ``config`` (and :data:`TEST_CONFIG`); (exit status, output)."""
+    args = ["run", str(store), "--results", str(results), "--cores", str(cores)]
+    return gwreplay(*args, *(["--", "--config", *config] if config else []))
+
+
 def burst_event(graceid, gpstime, pipeline="CWB", **changes):
     """A significant burst event.json (FAR 1e-10 Hz) of ``pipeline`` (CWB, oLIB)."""
     extra = {

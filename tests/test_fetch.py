@@ -574,22 +574,12 @@ def test_fetched_store_replays_with_gwreplay_run(gracedb, store, tmp_path):
     """Fetch S170810a (the real G211117) and replay it: the alert goes out."""
     import csv
 
-    from builders import ONE_DETECTOR_BAYESTAR, gwreplay
+    from builders import ONE_DETECTOR_BAYESTAR, gwreplay_run
 
     report = fetch(store, service_url=gracedb.url, superevent_ids=["S170810a"])
     assert report.problems == []
     results = tmp_path / "results"
-    status, output = gwreplay(
-        "run",
-        str(store),
-        "--results",
-        str(results),
-        "--cores",
-        "2",
-        "--",
-        "--config",
-        ONE_DETECTOR_BAYESTAR,
-    )
+    status, output = gwreplay_run(store, results, ONE_DETECTOR_BAYESTAR)
     assert status == 0, output
     with open(results / "alerts.csv", newline="") as f:
         rows = list(csv.DictReader(f))

@@ -24,7 +24,7 @@ import json
 
 import numpy as np
 import pytest
-from builders import gwreplay
+from builders import gwreplay_run
 
 from gwreplay.mdc.generate import generate_store
 
@@ -39,15 +39,7 @@ def replay(tmp_path_factory):
     root = tmp_path_factory.mktemp("o4_replay")
     store, results = root / "store", root / "results"
     generate_store(store, superevents=4, seed=25, era="O4")
-    status, output = gwreplay(
-        "run",
-        str(store),
-        "--results",
-        str(results),
-        "--",
-        "--config",
-        "bayestar_disabled_detectors=[V1]",
-    )
+    status, output = gwreplay_run(store, results, "bayestar_disabled_detectors=[V1]")
     return store, results, status, output
 
 

@@ -16,7 +16,7 @@ from builders import (
     BURST_EVENT,
     G211117_EVENT,
     ONE_DETECTOR_BAYESTAR,
-    gwreplay,
+    gwreplay_run,
     write_event,
     write_gaussian_skymap,
 )
@@ -30,18 +30,7 @@ BROKEN_EVENT = dict(
 
 def run(store, results, *config):
     """``gwreplay run`` with BAYESTAR on one detector and ``config`` items."""
-    return gwreplay(
-        "run",
-        str(store),
-        "--results",
-        str(results),
-        "--cores",
-        "2",
-        "--",
-        "--config",
-        ONE_DETECTOR_BAYESTAR,
-        *config,
-    )
+    return gwreplay_run(store, results, ONE_DETECTOR_BAYESTAR, *config)
 
 
 def replay_store(reference_dir, root, *config):
