@@ -81,10 +81,11 @@ TEST_CONFIG = ("volume_plot_dpi=40", "skymap_plot_dpi=40")
 #: ``--config`` item: BAYESTAR localises the real G211117 on H1 alone. For
 #: the tests about the workflow around BAYESTAR (jobs, alerts, clusters,
 #: the watcher's trigger), not about its sky maps: the whole network costs
-#: 66 s of BAYESTAR and an order-11 map (30 s to flatten, 22 s per O4 volume
-#: plot at 40 dpi); H1 alone 16 s and an order-6 map (2 s, 1.5 s).
-#: tests/test_bayestar.py and tests/test_o4_replay.py keep whole networks
-#: (docs/benchmarks.md, "Session 9").
+#: 67 s of BAYESTAR and an order-11 map (29 s to flatten, 19 s per O4 volume
+#: plot at 40 dpi); H1 alone 15 s and an order-6 map (0.0 s, 1.3 s):
+#: bench/network_cost.py. tests/test_bayestar.py and tests/test_bad_inputs.py
+#: keep the whole network, test_reproducible and test_o4_replay two
+#: detectors (docs/benchmarks.md, "Session 9").
 ONE_DETECTOR_BAYESTAR = "bayestar_disabled_detectors=[L1,V1]"
 
 
