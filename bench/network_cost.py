@@ -5,7 +5,8 @@
 
 For each set of disabled detectors (``bayestar_disabled_detectors``), in a
 process of its own, one after the other: BAYESTAR on G211117's coinc.xml and
-PSDs (``gwreplay.bayestar.localize_event``, one OpenMP thread), the finest
+PSDs (``gwreplay.bayestar.localize_event`` with config/config.yaml's
+settings, one OpenMP thread), the finest
 HEALPix order of its multi-order map, then the flattening
 (``o4_skymaps.flatten``) and one volume plot (``o4_skymaps.plot_volume``) of
 that map. CPU seconds of each step (``time.process_time``). It explains
@@ -22,10 +23,8 @@ import sys
 import tempfile
 import time
 
-REFERENCE = os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data"
-)
-G211117 = os.path.join(REFERENCE, "reference", "G211117")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+G211117 = os.path.join(REPO, "..", "shared", "data", "reference", "G211117")
 
 
 def measure(disabled, dpi, workdir):
@@ -34,7 +33,11 @@ def measure(disabled, dpi, workdir):
     from astropy.io import fits
 
     from gwreplay.bayestar import localize_event
+    from gwreplay.config import defaults, module_settings
     from gwreplay.o4_skymaps import flatten, plot_volume
+
+    conf = module_settings(defaults(), "gwreplay.bayestar")
+    conf["bayestar_disabled_detectors"] = disabled
 
     out = os.path.join(workdir, "bayestar.multiorder.fits")
     start = time.process_time()
@@ -43,9 +46,7 @@ def measure(disabled, dpi, workdir):
         os.path.join(G211117, "coinc.xml"),
         os.path.join(G211117, "psd.xml.gz"),
         out,
-        bayestar_disabled_detectors=disabled,
-        bayestar_waveform="o2-uberbank",
-        bayestar_f_low=30.0,
+        **conf,
     )
     figures = {"bayestar": time.process_time() - start}
     with fits.open(out) as hdus:

@@ -307,6 +307,7 @@ def upload(store, graceid, name, data):
 def prepopulate_direct(store, results):
     """Process the history with the library calls the rules make, in one process."""
     from gwreplay.atomic import write_json
+    from gwreplay.config import module_settings
     from gwreplay.dq import check_vectors, write_dq
     from gwreplay.orchestrator import preliminary_alert
     from gwreplay.plan import make_plan, preferred_skymap
@@ -321,15 +322,7 @@ def prepopulate_direct(store, results):
         "check_vector_prepost",
         "uses_gatedhoft",
     )
-    alert_keys = (
-        "orchestrator_timeout",
-        "voevent_role",
-        "gracedb_host",
-        "replay_bayestar_seconds",
-        "preliminary_alert_far_threshold",
-        "preliminary_alert_trials_factor",
-        "skymap_plot_dpi",
-    )
+    alert_conf = module_settings(conf, "gwreplay.orchestrator")
     for sid, record in plan.superevents.items():
         out = plan.superevent_result(sid, "")
         write_json(os.path.join(out, "superevent.json"), record)
@@ -345,7 +338,7 @@ def prepopulate_direct(store, results):
             skymap=preferred_skymap(plan, preferred["graceid"]),
             out_dir=out,
             events=[plan.store.events[g] for g in record["gw_events"]],
-            **{k: conf[k] for k in alert_keys},
+            **alert_conf,
         )
     write_summaries(plan)
 

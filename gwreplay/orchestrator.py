@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 
+from . import skymap_plot
 from .atomic import write_json
 from .circular import write_circular
 from .clock import events_known_at, notice_time
@@ -37,7 +38,7 @@ CONFIG_KEYS = (
     "voevent",
     "preliminary_alert_far_threshold",
     "preliminary_alert_trials_factor",
-    "skymap_plot_dpi",
+    *skymap_plot.CONFIG_KEYS,
 )
 
 

@@ -172,8 +172,9 @@ def _check_manager_fields(graceid, event):
 
 def _read_event(store_root, graceid):
     folder = os.path.join(store_root, "events", graceid)
-    # One listing per folder, not a stat per known upload name (17 of them):
-    # they were half the time of loading a store (docs/benchmarks.md).
+    # One listing per folder, not a stat per known upload name (17 of them:
+    # about 40 % of loading a store, docs/benchmarks.md); exists() then only
+    # for the names listed, which a dangling symlink still fails.
     try:
         names = set(os.listdir(folder))
     except OSError:

@@ -86,7 +86,10 @@ TEST_CONFIG = ("volume_plot_dpi=40", "skymap_plot_dpi=40")
 #: bench/network_cost.py. tests/test_bayestar.py and tests/test_bad_inputs.py
 #: keep the whole network, test_reproducible and test_o4_replay two
 #: detectors (docs/benchmarks.md, "Session 9").
-ONE_DETECTOR_BAYESTAR = "bayestar_disabled_detectors=[L1,V1]"
+ONE_DETECTOR_DISABLED = ("L1", "V1")
+ONE_DETECTOR_BAYESTAR = (
+    f"bayestar_disabled_detectors=[{','.join(ONE_DETECTOR_DISABLED)}]"
+)
 
 
 def with_test_config(snakemake_args):

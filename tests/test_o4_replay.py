@@ -8,15 +8,16 @@ preferred event of an ADV OK superevent, and a less-significant gstlal
 candidate: Preliminary, EarlyWarning, Initial and Retraction notices. Its
 CBC uploads have SNRs of 8-27 (seed 4's BNS at SNR 51 cost 70 s of BAYESTAR
 per upload and an order-11 map to flatten and render), and BAYESTAR
-localises them on H1 and L1 (``bayestar_disabled_detectors``: V1; every
-CBC upload has both): nothing here depends on how sharp the maps are, and
-a third detector sharpens them at a cost (the real G211117: 66 s of
-BAYESTAR and an order-11 map on three, 27 s and order 9 on two). Checked against the
-libraries, not against gwreplay: every notice JSON validates against
-igwn-gwalert-schema, its Avro form decodes (fastavro) to the same content,
-both embed the bytes of the sky-map file the notice names (BAYESTAR's or
-cWB's), the flattened map is what ``ligo-skymap-flatten`` makes of the
-multi-order one, and the carried p_astro is the upload's.
+localises them on H1 and L1 (``bayestar_disabled_detectors``: V1; every CBC
+upload has both): nothing here depends on how sharp the maps are, and a
+third detector sharpens them at a cost (the real G211117: 67 s of BAYESTAR
+and an order-11 map on three, 27 s and order 9 on two;
+bench/network_cost.py). Checked against the libraries, not against gwreplay:
+every notice JSON validates against igwn-gwalert-schema, its Avro form
+decodes (fastavro) to the same content, both embed the bytes of the sky-map
+file the notice names (BAYESTAR's or cWB's), the flattened map is what
+``ligo-skymap-flatten`` makes of the multi-order one, and the carried
+p_astro is the upload's.
 """
 
 import base64

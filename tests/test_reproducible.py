@@ -22,7 +22,6 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 import pytest
@@ -31,7 +30,7 @@ from builders import (
     G211117_EVENT,
     REPO,
     burst_event,
-    with_test_config,
+    gwreplay_run,
     write_event,
     write_gaussian_skymap,
 )
@@ -104,14 +103,8 @@ def outputs(results):
 
 
 def replay(store, results):
-    proc = subprocess.run(
-        [sys.executable, "-m", "gwreplay.cli", "run", str(store)]
-        + ["--results", str(results), "--cores", "2"]
-        + ["--", *with_test_config(["--config", TWO_DETECTORS])],
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    status, output = gwreplay_run(store, results, TWO_DETECTORS)
+    assert status == 0, output
     return outputs(results)
 
 

@@ -23,7 +23,12 @@ import time
 from pathlib import Path
 
 import pytest
-from builders import G211117_EVENT, burst_event, write_gaussian_skymap
+from builders import (
+    G211117_EVENT,
+    ONE_DETECTOR_DISABLED,
+    burst_event,
+    write_gaussian_skymap,
+)
 
 from gwreplay import watch
 
@@ -267,9 +272,11 @@ def test_cbc_bayestar_waits_for_announced_psd(tmp_path, config, reference_dir):
     store, results = tmp_path / "store", tmp_path / "results"
     (store / "events").mkdir(parents=True)
     ref = reference_dir / "G211117"
-    # BAYESTAR on H1 alone (builders.ONE_DETECTOR_BAYESTAR): the trigger is
-    # under test here, not the sky map.
-    config.write_text(config.read_text() + "bayestar_disabled_detectors: [L1, V1]\n")
+    # BAYESTAR on H1 alone: the trigger is under test here, not the sky map.
+    disabled = ", ".join(ONE_DETECTOR_DISABLED)
+    config.write_text(
+        config.read_text() + f"bayestar_disabled_detectors: [{disabled}]\n"
+    )
     created = G211117_EVENT["created"]
     offset = created - 2.0 - gps_now()
     watcher = WatcherProcess(store, results, tmp_path / "watch.log", offset, config)
