@@ -22,7 +22,7 @@ import logging
 import sys
 import traceback
 
-from .errors import StoreError
+from .errors import StoreError, UsageError
 
 #: Everything went as asked.
 EXIT_OK = 0
@@ -173,7 +173,7 @@ def main(argv=None):
     configure_logging(args.loglevel, args.command)
     try:
         return args.main(args)
-    except StoreError as exc:
+    except (StoreError, UsageError) as exc:
         print(f"gwreplay: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except LockedError as exc:

@@ -29,3 +29,7 @@ class StoreError(ReplayError, FileNotFoundError):
 
 class InvalidIdError(ReplayError, ValueError):
     """An event or superevent ID that is not safe to use as a path component."""
+
+
+class UsageError(ReplayError, ValueError):
+    """A command line gwreplay cannot carry out as given (the message says why)."""

@@ -10,7 +10,9 @@ lines (snakemake 9.x, ``snakemake.logging``), not from a second scheduler:
 * ``Job stats:`` table: jobs per rule, before the first job starts;
 * ``N of M steps (P%) done``: steps done of the total;
 * ``Finished jobid: J (Rule: NAME)``: a job of rule NAME is done;
-* ``Error in rule NAME:``: a job of rule NAME failed.
+* ``Error in rule NAME:``: a job of rule NAME failed;
+* ``SomeException ...`` / ``SomeError:`` at the start of a line: Snakemake
+  stopped (a DAG that cannot be built), kept with its first detail line.
 
 Modes (:func:`output_mode`): ``progress`` (the bar; the default on a
 terminal), ``plain`` (stderr is not a terminal: Snakemake's lines without the
@@ -30,6 +32,7 @@ STEPS = re.compile(r"^(\d+) of (\d+) steps \(\S+%\) done")
 FINISHED = re.compile(r"^Finished jobid: \d+ \(Rule: (\S+)\)")
 ERROR = re.compile(r"^Error in rule (\S+):")
 JOB = re.compile(r"^(?:local)?rule (\S+):$")
+WORKFLOW_ERROR = re.compile(r"^[A-Z]\w*(?:Exception|Error)\b")
 STATS_ROW = re.compile(r"^(\S+)\s+(\d+)$")
 #: Lines of a job block that only list paths and settings (dropped in
 #: ``plain`` mode): indented lines under a ``rule NAME:`` header, and the
@@ -66,7 +69,8 @@ class SnakemakeProgress:
         self.done = Counter()
         self.failed = Counter()
         self.steps = self.total = 0
-        self._in_stats = False
+        self.error = None
+        self._in_stats = self._in_error = False
 
     def feed(self, line):
         """Update the counts from one line; True when they changed."""
@@ -76,6 +80,8 @@ class SnakemakeProgress:
             return False
         if self._in_stats:
             return self._feed_stats(line)
+        if self._in_error:
+            return self._feed_error(line)
         for pattern, counter in ((FINISHED, self.done), (ERROR, self.failed)):
             match = pattern.match(line)
             if match:
@@ -85,6 +91,17 @@ class SnakemakeProgress:
         if match:
             self.steps, self.total = int(match.group(1)), int(match.group(2))
             return True
+        if self.error is None and WORKFLOW_ERROR.match(line):
+            self.error, self._in_error = line.rstrip(":"), True
+        return False
+
+    def _feed_error(self, line):
+        """The first detail under an error's headline (Snakemake's ``Error:``
+        label skipped): ``KeyError: 'S1'``, ``No rule to produce ...``."""
+        detail = line.strip()
+        if detail and detail != "Error:":
+            self.error += f": {detail}"
+            self._in_error = False
         return False
 
     def _feed_stats(self, line):
@@ -114,6 +131,12 @@ class SnakemakeProgress:
             text += f" ({self.per_rule()})"
         return f"{text}, {failed} failed"
 
+    def stopped(self, status):
+        """Why Snakemake exited ``status`` with no failed job, or None."""
+        if not status or self.failed:
+            return None
+        return self.error or f"Snakemake exited with status {status}"
+
 
 class PlainFilter:
     """Snakemake's lines without the job blocks' details (``plain`` mode)."""
@@ -142,6 +165,7 @@ class RunDisplay:
         self.stream = sys.stderr if stream is None else stream
         self.progress = SnakemakeProgress()
         self.logfile = None
+        self.shards = 0  # set by a sharded run (gwreplay.shard_runs)
 
     def run(self, command, env, logfile=None):
         """Run ``command``, its output to ``logfile`` and the display; its status.

@@ -236,15 +236,23 @@ def apply_config_items(config, items):
     it costs a second).
     """
     if items:
-        # snakemake.cli loads the HTCondor plugin, which warns without a
-        # configuration (as snakemake_environment says).
-        if not os.path.exists("/etc/condor/condor_config"):
-            os.environ.setdefault("CONDOR_CONFIG", os.devnull)
-        from snakemake.cli import parse_config
         from snakemake.utils import update_config
 
-        update_config(config, parse_config(items))
+        update_config(config, snakemake_cli().parse_config(items))
     return config
+
+
+def snakemake_cli():
+    """``snakemake.cli``, for Snakemake's own reading of its command line.
+
+    It loads the HTCondor plugin, which warns without a configuration (as
+    :func:`snakemake_environment` says).
+    """
+    if not os.path.exists("/etc/condor/condor_config"):
+        os.environ.setdefault("CONDOR_CONFIG", os.devnull)
+    import snakemake.cli
+
+    return snakemake.cli
 
 
 def _display(kwargs):
@@ -293,7 +301,9 @@ def replay(store, results, **kwargs):
     if kwargs.get("dry_run"):
         sharded = shard_runs.sharded_plan(store, results, kwargs)
         if sharded is not None:
-            return shard_runs.run_shards(store, results, kwargs, sharded[0]), []
+            plan = sharded[0]
+            options, targets = shard_runs.user_targets(results, kwargs, plan)
+            return shard_runs.run_shards(store, results, options, plan, targets), []
         status = _run_snakemake(store, results, kwargs, driven=False)
         return status, read_failures(results)
     with acquire(results, ["gwreplay", "run", *sys.argv[1:]]) as record:
@@ -370,12 +380,14 @@ def incremental_replay(store, results, record=None, **kwargs):
 
 
 def print_outcome(results, status, failures, display):
-    """The lines after a run: failures, where the results and the log are."""
+    """The lines after a run: failures, where the results and the log are,
+    and why Snakemake stopped when it failed without a failed job (a DAG it
+    could not build: its error would otherwise be in the log only)."""
     for row in failures:
         print(f"FAILED {row['stage']}: {row['id']}: {row['file']}: {row['reason']}")
     results = os.path.abspath(results)
     print(f"gwreplay: results in {results}")
-    if getattr(display, "shards", None):
+    if display.shards:
         print(
             f"gwreplay: {display.shards} shard(s); Snakemake's logs in "
             f"{os.path.dirname(display.logfile)}"
@@ -387,6 +399,13 @@ def print_outcome(results, status, failures, display):
         )
     if failures:
         print(f"gwreplay: {len(failures)} failure(s), listed in failures.csv")
+    elif status:
+        reason = None if display.shards else display.progress.stopped(status)
+        print(
+            f"gwreplay: Snakemake stopped ({reason or 'see the shard lines above'})"
+            f" and no job failed; exit status {status}",
+            file=sys.stderr,
+        )
 
 
 def main(args):

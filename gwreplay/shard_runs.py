@@ -18,6 +18,7 @@ that dies stops every shard.
 
 import contextlib
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 #: Shards per runner process before a fresh one takes over: Snakemake keeps
@@ -59,16 +60,64 @@ def sharded_plan(store, results, kwargs):
 
 
 def unvouched_shards(store, results, kwargs, plan, config, record):
-    """Every shard with the user's extra Snakemake options: the bookkeeping
+    """Every shard with the user's extra Snakemake options (or the shards of
+    the user's targets, whose folders alone get table rows): the bookkeeping
     is done here, once for the whole plan, and no stamp is written."""
     from .bookkeeping import RunBookkeeping
     from .run import read_failures
 
-    books = RunBookkeeping(plan, config)
+    options, targets = user_targets(results, kwargs, plan)
+    books = RunBookkeeping(plan, config, targets=targets)
     books.begin()
-    status = run_shards(store, results, kwargs, plan, record=record)
+    status = run_shards(store, results, options, plan, targets, record)
     books.end(status)
     return status, read_failures(results)
+
+
+def user_targets(results, kwargs, plan):
+    """``(kwargs, targets)``: the user's targets among the extra Snakemake
+    arguments taken out of them, to go each to its own shard's run (None:
+    the user named none, every shard runs its whole part).
+
+    Snakemake's own parser (``snakemake.cli``) tells targets from options
+    and their values. A shard's Snakemake can build only files of its
+    events and superevents: any other target is a usage error, raised
+    before any shard runs (a target handed to every shard fails in each).
+    """
+    from .run import snakemake_cli
+
+    extra = list(kwargs.get("extra") or ())
+    if not extra:
+        return kwargs, None
+    args, _ = snakemake_cli().get_argument_parser().parse_known_args(extra)
+    if not args.targets:
+        return kwargs, None
+    for target in reversed(args.targets):  # positionals: the last occurrence
+        del extra[len(extra) - 1 - extra[::-1].index(target)]
+    targets = [planned_target(results, plan, target) for target in args.targets]
+    return dict(kwargs, extra=extra), targets
+
+
+def planned_target(results, plan, target):
+    """``target`` as an absolute path, checked to be a file of a planned event
+    (``RESULTS/events/<GraceID>/FILE``) or superevent (``superevents/<SID>``)."""
+    from .errors import UsageError
+
+    path = os.path.normpath(os.path.join(results, target))
+    parts = os.path.relpath(path, results).split(os.sep)
+    planned = {"events": plan.store.events, "superevents": plan.superevents}
+    if len(parts) != 3 or parts[0] not in planned:
+        raise UsageError(
+            f"{target}: a sharded replay builds only files of events and "
+            "superevents (RESULTS/events/<GraceID>/FILE, "
+            "RESULTS/superevents/<SID>/FILE); run with --shards none for others"
+        )
+    if parts[1] not in planned[parts[0]]:
+        kind = "event" if parts[0] == "events" else "superevent"
+        raise UsageError(
+            f"{target}: no {kind} {parts[1]} in the plan of {plan.store.root}"
+        )
+    return path
 
 
 def shard_cores(kwargs, jobs):
@@ -191,11 +240,12 @@ class _Runners:
         status = read_status(runner)
         if status is None:  # the runner died: stop every shard
             status = runner.wait() or 130
-        self._report(number, shard, log)
+        self._report(number, shard, log, status)
         return status
 
-    def _report(self, number, shard, log):
-        """The shard's line (and, with ``-v``, its Snakemake output)."""
+    def _report(self, number, shard, log, status):
+        """The shard's line (and, with ``-v``, its Snakemake output); why
+        its Snakemake stopped, when no job failed."""
         from .progress import SnakemakeProgress
 
         progress = SnakemakeProgress()
@@ -213,5 +263,12 @@ class _Runners:
                 print(
                     f"gwreplay: shard {shard} ({number} of {self.count}): "
                     f"{progress.summary()}",
+                    flush=True,
+                )
+            stopped = progress.stopped(status)
+            if stopped:
+                print(
+                    f"gwreplay: shard {shard}: {stopped} (log: {log})",
+                    file=sys.stderr,
                     flush=True,
                 )

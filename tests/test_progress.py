@@ -124,3 +124,38 @@ def test_exit_status_is_snakemakes(tmp_path):
     assert display.run(command, None, str(tmp_path / "x.log")) == 3
     with pytest.raises(ValueError):
         RunDisplay("loud")
+
+
+#: Snakemake 9.27's output when it cannot build the DAG (a shard handed a
+#: superevent its plan does not hold; paths shortened): no job runs.
+DAG_ERROR_LOG = """\
+Building DAG of jobs...
+InputFunctionException in rule superevent in file "/w/rules/superevent.smk", line 8:
+Error:
+  KeyError: 'S240425bm'
+Wildcards:
+  superevent_id=S240425bm
+Traceback:
+  File "/w/rules/common.smk", line 62, in superevent_inputs
+"""
+
+
+def test_why_snakemake_stopped_without_a_failed_job():
+    progress = SnakemakeProgress()
+    for line in DAG_ERROR_LOG.splitlines():
+        progress.feed(line)
+    assert progress.summary() == "0 of 0 steps done, 0 failed"
+    assert progress.stopped(1) == (
+        'InputFunctionException in rule superevent in file "/w/rules/superevent.smk"'
+        ", line 8: KeyError: 'S240425bm'"
+    )
+    assert progress.stopped(0) is None
+
+
+def test_a_failed_job_is_its_own_reason():
+    progress = SnakemakeProgress()
+    for line in LOG.splitlines():
+        progress.feed(line)
+    assert progress.stopped(1) is None  # failures.csv and the bar say it
+    quiet = SnakemakeProgress()
+    assert quiet.stopped(2) == "Snakemake exited with status 2"

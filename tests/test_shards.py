@@ -196,6 +196,41 @@ def test_a_new_event_reruns_only_its_shard(skymap, tmp_path):
     alerts = (results / "alerts.csv").read_text()
     assert "G800007" in alerts and "G800004" in alerts
 
+    # A target named after `--` goes to its own shard's run alone.
+    write_burst(store, "G800008", MIDNIGHT + 50000.0, 1e-10, skymap)
+    plan = make_plan(str(store), str(results), defaults())
+    (new,) = [s for s, v in plan.superevents.items() if v["gw_events"] == ["G800008"]]
+    alert = results / "superevents" / new / "alert.json"
+    status, output = run(store, results, *ONE_DAY_SHARDS, "--", str(alert))
+    assert status == 0, output
+    assert re.findall(r"shard (\S+) \((\d) of (\d)\)", output) == [
+        ("2017-08-18", "1", "1")
+    ]
+    assert alert.exists()
+    assert "G800008" in (results / "alerts.csv").read_text()
+
+
+def test_a_target_outside_the_plan_is_refused_before_any_shard(store, tmp_path):
+    unknown = "superevents/S170101a/alert.json"
+    status, output = run(store, tmp_path / "results", *ONE_DAY_SHARDS, "--", unknown)
+    assert status == 2, output
+    assert f"{unknown}: no superevent S170101a in the plan of {store}" in output
+    assert "gwreplay: shard" not in output
+
+
+def test_a_shard_whose_snakemake_stops_says_why(store, tmp_path):
+    """A file no rule makes: no job runs, and the shard's line says why."""
+    plan = make_plan(str(store), str(tmp_path), defaults())
+    (sid,) = [s for s, v in plan.superevents.items() if v["gw_events"] == ["G800006"]]
+    target = f"superevents/{sid}/nonsense.txt"
+    status, output = run(store, tmp_path / "results", *ONE_DAY_SHARDS, "--", target)
+    assert status == 1, output
+    assert re.search(
+        r"gwreplay: shard 2017-08-19: MissingRuleException: No rule to produce "
+        rf"\S*{target}",
+        output,
+    ), output
+
 
 def test_a_dry_run_plans_each_shard_and_builds_nothing(store, tmp_path):
     results = tmp_path / "results"
@@ -206,3 +241,4 @@ def test_a_dry_run_plans_each_shard_and_builds_nothing(store, tmp_path):
     assert len(re.findall(r"gwreplay: shard ", output)) == 3
     assert "This was a dry-run" in output
     assert not (results / "superevents").exists()
+
