@@ -241,4 +241,3 @@ def test_a_dry_run_plans_each_shard_and_builds_nothing(store, tmp_path):
     assert len(re.findall(r"gwreplay: shard ", output)) == 3
     assert "This was a dry-run" in output
     assert not (results / "superevents").exists()
-
