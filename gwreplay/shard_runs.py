@@ -31,15 +31,19 @@ JOBS_FAILED = 1
 
 
 def shard_work(plan, targets, limit):
-    """``(plans, work)``: every shard's plan, and ``{shard: targets or None}``
-    of the shards to run (None: the shard's whole part)."""
+    """``(plans, work)``: the plan of every shard to run, and
+    ``{shard: targets or None}`` of those shards (None: the shard's whole
+    part)."""
     from .shards import assign_shards, shard_plans, targets_by_shard
 
     superevent_shards, event_shards = assign_shards(plan, limit)
-    plans = shard_plans(plan, superevent_shards, event_shards)
     if targets is None:
+        plans = shard_plans(plan, superevent_shards, event_shards)
         return plans, dict.fromkeys(plans)
-    return plans, targets_by_shard(targets, superevent_shards, event_shards)
+    work = targets_by_shard(targets, superevent_shards, event_shards)
+    # Only the shards with work are cut out: 1 s for all 116 days of 10^4.
+    plans = shard_plans(plan, superevent_shards, event_shards, only=set(work))
+    return plans, work
 
 
 def sharded_plan(store, results, kwargs):

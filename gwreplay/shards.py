@@ -135,9 +135,10 @@ def assign_shards(plan, limit=SHARD_SUPEREVENTS):
     )
 
 
-def shard_plans(plan, superevent_shards, event_shards):
+def shard_plans(plan, superevent_shards, event_shards, only=None):
     """``{shard: plan}``: the whole plan cut into shards (:func:`assign_shards`),
-    each restricted to its own events and superevents (:func:`restricted`)."""
+    each restricted to its own events and superevents (:func:`restricted`);
+    ``only``: just these shards."""
     members = defaultdict(lambda: (set(), set()))
     for sid, shard in superevent_shards.items():
         members[shard][0].add(sid)
@@ -146,6 +147,7 @@ def shard_plans(plan, superevent_shards, event_shards):
     return {
         shard: restricted(plan, sids, graceids)
         for shard, (sids, graceids) in sorted(members.items())
+        if only is None or shard in only
     }
 
 

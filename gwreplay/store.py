@@ -232,8 +232,13 @@ def _read_superevents(store_root, problems, signoffs_found):
     return superevents
 
 
-def load_store(root):
-    """Load a store into a :class:`Store` table (valid events and problems)."""
+def load_store(root, known=None):
+    """Load a store into a :class:`Store` table (valid events and problems).
+
+    ``known``: ``{GraceID: event}`` of event folders known to be unchanged
+    since they were read (:func:`gwreplay.plan.cached_plan`), taken as they
+    are instead of being read again.
+    """
     root = os.path.abspath(os.fspath(root))
     events_dir = os.path.join(root, "events")
     if not os.path.isdir(events_dir):
@@ -244,7 +249,10 @@ def load_store(root):
             continue
         try:
             graceid = validate_graceid(entry.name)
-            store.events[graceid] = _read_event(root, graceid)
+            if known and graceid in known:
+                store.events[graceid] = known[graceid]
+            else:
+                store.events[graceid] = _read_event(root, graceid)
         except InvalidIdError as exc:
             store.problems.append((entry.name, "event.json", str(exc)))
         except EventInputError as exc:

@@ -78,6 +78,33 @@ def test_cached_plan_equals_the_plan_and_follows_the_store(
     assert cached_plan(store, results, changed).superevents == {}
 
 
+def test_a_replan_reads_only_the_changed_event_folders(tmp_path, config, monkeypatch):
+    from gwreplay import store as store_module
+
+    store, results = tmp_path / "store", tmp_path / "results"
+    burst_store(store, offsets=(0, 2000, 4000))
+    cached_plan(store, results, config)
+    read = []
+    real = store_module._read_event
+
+    def counting(root, graceid):
+        read.append(graceid)
+        return real(root, graceid)
+
+    monkeypatch.setattr(store_module, "_read_event", counting)
+    add_burst(store, "G900200", T0 + 6000)
+    # An upload renamed into an old event's folder changes that folder too.
+    os.rename(
+        store / "events" / "G900101" / "skyprobcc_cWB.fits",
+        store / "events" / "G900101" / "cwb.multiorder.fits",
+    )
+    grown = cached_plan(store, results, config)
+    assert sorted(read) == ["G900101", "G900200"]
+    fresh = make_plan(store, results, config)
+    assert repr(plan_to_json(grown)) == repr(plan_to_json(fresh))
+    assert grown.store.events["G900101"]["files"] == ["cwb.multiorder.fits"]
+
+
 def finished(plan, notices=()):
     """Placeholder files for every planned result, as after a complete run.
 
