@@ -32,6 +32,13 @@ A changed workflow (a scratch copy, see bench/README.md) is measured with
 the baseline and reuses the wall time ``S`` of an earlier run; ``--config
 KEY=VALUE ...`` passes workflow configuration to ``gwreplay run``.
 
+``--products`` adds a second baseline after both runs: the other sky-map
+science of the O4 orchestrator by ligo.skymap's own command lines on the
+baseline's maps (``ligo-skymap-flatten`` of each, and
+``ligo-skymap-plot-volume`` / ``ligo-skymap-plot`` for every notice plot
+gwreplay drew, at the ``--config`` dpi), one after the other, so that the
+ratio compares the same science (BAYESTAR alone is 2/3 of O4's CPU).
+
 Figures and interpretation: docs/benchmarks.md.
 """
 
@@ -209,6 +216,87 @@ def run_baseline(store, workdir, cores):
     return per_event, time.monotonic() - t0, children_cpu() - cpu0
 
 
+def notice_plots(results):
+    """``[(kind, graceid, number)]``: every sky-map plot gwreplay drew for a
+    notice (``kind`` ``volume``: ``<stem>.volume-N.png``; ``allsky``:
+    ``<stem>-N.png``), with the notice's preferred event from the
+    superevent's sequence.json."""
+    plots = []
+    folder = os.path.join(results, "superevents")
+    for sid in sorted(os.listdir(folder)):
+        path = os.path.join(folder, sid, "sequence.json")
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            preferred = {
+                n["alert_number"]: n["preferred_event"] for n in json.load(f)["notices"]
+            }
+        for name in sorted(os.listdir(os.path.join(folder, sid))):
+            stem, _, rest = name.rpartition("-")
+            number = rest.removesuffix(".png")
+            if not name.endswith(".png") or not number.isdigit():
+                continue
+            if stem.endswith(".volume"):
+                kind = "volume"
+            elif stem in ("bayestar",):
+                kind = "allsky"
+            else:
+                continue  # the em_bright and p_astro bar charts
+            plots.append((kind, preferred[int(number)], int(number)))
+    return plots
+
+
+def config_value(config, key):
+    """``key``'s value among ``--config KEY=VALUE`` items, or None."""
+    for item in config:
+        name, _, value = item.partition("=")
+        if name == key and value not in ("", "null"):
+            return value
+    return None
+
+
+def run_products_baseline(workdir, results, config):
+    """After :func:`run_baseline`: the rest of the sky-map science by the
+    command lines gwcelery's tasks wrap, on the baseline's own maps, one
+    after the other: ``ligo-skymap-flatten`` of every map (gwreplay's
+    ``flatten_skymap``), and for each notice plot gwreplay drew (read from
+    its ``results``) ``ligo-skymap-plot-volume --annotate`` or
+    ``ligo-skymap-plot --annotate --contour 50 90`` at the same dpi.
+    Returns (wall, CPU)."""
+    outputs = os.path.join(workdir, "baseline-output")
+    flat = os.path.join(workdir, "baseline-flat")
+    shutil.rmtree(flat, ignore_errors=True)
+    os.makedirs(flat)
+
+    def skymap(graceid):
+        (name,) = [n for n in os.listdir(os.path.join(outputs, graceid))]
+        return os.path.join(outputs, graceid, name)
+
+    def dpi(key):
+        value = config_value(config, key)
+        return ["--dpi", value] if value else []
+
+    commands = [
+        ["ligo-skymap-flatten", skymap(g), os.path.join(flat, f"{g}.fits.gz")]
+        for g in sorted(os.listdir(outputs))
+    ]
+    for kind, graceid, number in notice_plots(results):
+        png = os.path.join(flat, f"{graceid}-{kind}-{number}.png")
+        if kind == "volume":
+            tool = ["ligo-skymap-plot-volume", "--annotate"]
+            key = "volume_plot_dpi"
+        else:
+            tool = ["ligo-skymap-plot", "--annotate", "--contour", "50", "90"]
+            key = "skymap_plot_dpi"
+        commands.append([*tool, skymap(graceid), "-o", png, *dpi(key)])
+    env = dict(os.environ, MPLBACKEND="agg")
+    cpu0, t0 = children_cpu(), time.monotonic()
+    for command in commands:
+        command[0] = os.path.join(BIN, command[0])
+        timed(command, env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    return time.monotonic() - t0, children_cpu() - cpu0
+
+
 def run_gwreplay(store, workdir, cores, config=()):
     """``gwreplay run`` with the job probe; return wall, CPU and job records."""
     results = os.path.join(workdir, "results")
@@ -334,6 +422,12 @@ def main():
         help="workflow config for the gwreplay run (e.g. bayestar_threads=1)",
     )
     parser.add_argument(
+        "--products",
+        action="store_true",
+        help="also time the baseline's flattening and notice plots (the same "
+        "plots gwreplay drew, by ligo.skymap's command lines), after both runs",
+    )
+    parser.add_argument(
         "--baseline-seconds",
         type=float,
         help="skip the baseline and use this wall time from an earlier run",
@@ -355,6 +449,21 @@ def main():
     baseline = figures.get("baseline") or ({}, args.baseline_seconds, float("nan"))
     gwreplay = figures["gwreplay"]
     report(baseline, gwreplay, args.cores)
+    if args.products and "baseline" in figures:
+        results = os.path.join(args.workdir, "results")
+        wall, cpu = run_products_baseline(args.workdir, results, args.config)
+        per_event, base_wall, base_cpu = baseline
+        total_wall, total_cpu = base_wall + wall, base_cpu + cpu
+        print()
+        print(f"{'baseline sky-map products (flatten, plots)':44} wall {wall:7.1f} s")
+        print(
+            f"{'baseline, BAYESTAR and products':44} wall {total_wall:7.1f} s"
+            f"  CPU {total_cpu:7.1f} s"
+        )
+        print(
+            f"{'ratio gwreplay / that baseline':44} wall "
+            f"{gwreplay[0] / total_wall:7.3f}    CPU {gwreplay[1] / total_cpu:7.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -25,6 +25,17 @@ class Stamp:
     listing: dict
 
 
+def file_targets(plan, targets):
+    """Absolute paths of a run's ``targets`` when each is a file of one event
+    or superevent (:meth:`gwreplay.plan.Plan.target_owner`: the watcher's
+    runs, a user's ``-- TARGET``), else None (none given, or a rule name:
+    the tables are rewritten whole)."""
+    owners = [plan.target_owner(target) for target in targets or ()]
+    if not owners or None in owners:
+        return None
+    return sorted(path for _, _, path in owners)
+
+
 class RunBookkeeping:
     """Bookkeeping of one run of ``plan`` with ``config``.
 

@@ -68,6 +68,18 @@ class Plan:
         """Path of one result of one superevent."""
         return os.path.join(self.results, "superevents", superevent_id, filename)
 
+    def target_owner(self, target):
+        """``(kind, ID, path)`` of a target that is a file of one event or
+        superevent (``RESULTS/events/<GraceID>/FILE``, kind ``events``;
+        ``RESULTS/superevents/<SID>/FILE``, ``superevents``; relative to the
+        results folder, where Snakemake runs), else None. The ID may be
+        outside the plan."""
+        path = os.path.normpath(os.path.join(self.results, target))
+        parts = os.path.relpath(path, self.results).split(os.sep)
+        if len(parts) == 3 and parts[0] in ("events", "superevents"):
+            return parts[0], parts[1], path
+        return None
+
     def targets(self):
         """Every file the replay builds, in a stable order."""
         paths = [

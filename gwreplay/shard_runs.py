@@ -98,28 +98,27 @@ def user_targets(results, kwargs, plan):
         return kwargs, None
     for target in reversed(args.targets):  # positionals: the last occurrence
         del extra[len(extra) - 1 - extra[::-1].index(target)]
-    targets = [planned_target(results, plan, target) for target in args.targets]
+    targets = [planned_target(plan, target) for target in args.targets]
     return dict(kwargs, extra=extra), targets
 
 
-def planned_target(results, plan, target):
-    """``target`` as an absolute path, checked to be a file of a planned event
-    (``RESULTS/events/<GraceID>/FILE``) or superevent (``superevents/<SID>``)."""
+def planned_target(plan, target):
+    """``target`` as an absolute path, checked to be a file of a planned
+    event or superevent (:meth:`gwreplay.plan.Plan.target_owner`)."""
     from .errors import UsageError
 
-    path = os.path.normpath(os.path.join(results, target))
-    parts = os.path.relpath(path, results).split(os.sep)
-    planned = {"events": plan.store.events, "superevents": plan.superevents}
-    if len(parts) != 3 or parts[0] not in planned:
+    owner = plan.target_owner(target)
+    if owner is None:
         raise UsageError(
             f"{target}: a sharded replay builds only files of events and "
             "superevents (RESULTS/events/<GraceID>/FILE, "
             "RESULTS/superevents/<SID>/FILE); run with --shards none for others"
         )
-    if parts[1] not in planned[parts[0]]:
-        kind = "event" if parts[0] == "events" else "superevent"
+    kind, owner_id, path = owner
+    planned = plan.store.events if kind == "events" else plan.superevents
+    if owner_id not in planned:
         raise UsageError(
-            f"{target}: no {kind} {parts[1]} in the plan of {plan.store.root}"
+            f"{target}: no {kind[:-1]} {owner_id} in the plan of {plan.store.root}"
         )
     return path
 

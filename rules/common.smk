@@ -201,12 +201,17 @@ def begin_run_bookkeeping():
 
 
 def end_run_bookkeeping():
-    """onsuccess/onerror: alerts.csv and failures.csv, then release our lock."""
-    from gwreplay import lock
-    from gwreplay.bookkeeping import RunBookkeeping
+    """onsuccess/onerror: alerts.csv and failures.csv, then release our lock.
 
+    A run of files of some events and superevents (the watcher's) re-reads
+    only their alert rows, as `gwreplay run` does for what changed.
+    """
+    from gwreplay import lock
+    from gwreplay.bookkeeping import RunBookkeeping, file_targets
+
+    targets = file_targets(PLAN, workflow.dag_settings.targets)
     try:
-        RunBookkeeping(PLAN, config, in_snakemake=True).end()
+        RunBookkeeping(PLAN, config, targets=targets, in_snakemake=True).end()
     finally:
         while RUN_LOCK:
             lock.release(RESULTS, RUN_LOCK.pop())

@@ -127,6 +127,25 @@ def finished(plan, notices=()):
                 json.dump(sequence, f)
 
 
+def test_a_runs_file_targets_restrict_its_tables(tmp_path, config):
+    from gwreplay.bookkeeping import file_targets
+
+    results = tmp_path / "results"
+    burst_store(tmp_path / "store")
+    plan = make_plan(tmp_path / "store", results, config)
+    alert = str(results / "superevents" / "S1" / "alert.json")
+    # Relative targets are the results folder's, where Snakemake runs.
+    assert file_targets(plan, ["events/G1/em_bright.json", alert]) == [
+        str(results / "events" / "G1" / "em_bright.json"),
+        alert,
+    ]
+    assert file_targets(plan, []) is None
+    assert file_targets(plan, [alert, "all"]) is None  # a rule: every row
+    assert file_targets(plan, ["superevents/S1"]) is None  # a folder
+    assert file_targets(plan, ["../elsewhere/superevents/S1/alert.json"]) is None
+    assert plan.target_owner(alert) == ("superevents", "S1", alert)
+
+
 def test_outdated_targets(tmp_path, config):
     store, results = tmp_path / "store", tmp_path / "results"
     burst_store(store)
