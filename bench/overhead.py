@@ -282,17 +282,19 @@ def run_products_baseline(workdir, results, config):
     ]
     for kind, graceid, number in notice_plots(results):
         png = os.path.join(flat, f"{graceid}-{kind}-{number}.png")
+        # The input first: --contour takes every number after it.
         if kind == "volume":
-            tool = ["ligo-skymap-plot-volume", "--annotate"]
+            command = ["ligo-skymap-plot-volume", skymap(graceid), "--annotate"]
             key = "volume_plot_dpi"
         else:
-            tool = ["ligo-skymap-plot", "--annotate", "--contour", "50", "90"]
+            command = ["ligo-skymap-plot", skymap(graceid), "--annotate"]
+            command += ["--contour", "50", "90"]
             key = "skymap_plot_dpi"
-        commands.append([*tool, skymap(graceid), "-o", png, *dpi(key)])
+        commands.append([*command, "-o", png, *dpi(key)])
     env = dict(os.environ, MPLBACKEND="agg")
     cpu0, t0 = children_cpu(), time.monotonic()
-    for command in commands:
-        command[0] = os.path.join(BIN, command[0])
+    for tool, *arguments in commands:
+        command = [os.path.join(BIN, tool), *arguments]
         timed(command, env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     return time.monotonic() - t0, children_cpu() - cpu0
 
