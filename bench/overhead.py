@@ -36,7 +36,7 @@ KEY=VALUE ...`` passes workflow configuration to ``gwreplay run``.
 science of the O4 orchestrator by ligo.skymap's own command lines on the
 baseline's maps (``ligo-skymap-flatten`` of each, and
 ``ligo-skymap-plot-volume`` / ``ligo-skymap-plot`` for every notice plot
-gwreplay drew, at the ``--config`` dpi), one after the other, so that the
+gwreplay drew, at the ``--config`` dpi), CORES at a time, so that the
 ratio compares the same science (BAYESTAR alone is 2/3 of O4's CPU).
 
 Figures and interpretation: docs/benchmarks.md.
@@ -52,6 +52,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
 PYTHON = sys.executable
 BIN = os.path.dirname(PYTHON)
@@ -255,14 +256,15 @@ def config_value(config, key):
     return None
 
 
-def run_products_baseline(workdir, results, config):
+def run_products_baseline(workdir, results, config, cores):
     """After :func:`run_baseline`: the rest of the sky-map science by the
-    command lines gwcelery's tasks wrap, on the baseline's own maps, one
-    after the other: ``ligo-skymap-flatten`` of every map (gwreplay's
+    command lines gwcelery's tasks wrap, on the baseline's own maps:
+    ``ligo-skymap-flatten`` of every map (gwreplay's
     ``flatten_skymap``), and for each notice plot gwreplay drew (read from
     its ``results``) ``ligo-skymap-plot-volume --annotate`` or
-    ``ligo-skymap-plot --annotate --contour 50 90`` at the same dpi.
-    Returns (wall, CPU)."""
+    ``ligo-skymap-plot --annotate --contour 50 90`` at the same dpi,
+    ``cores`` commands at a time (each tool is single-threaded; gwreplay
+    runs as many jobs at once). Returns (wall, CPU)."""
     outputs = os.path.join(workdir, "baseline-output")
     flat = os.path.join(workdir, "baseline-flat")
     shutil.rmtree(flat, ignore_errors=True)
@@ -291,11 +293,21 @@ def run_products_baseline(workdir, results, config):
             command += ["--contour", "50", "90"]
             key = "skymap_plot_dpi"
         commands.append([*command, "-o", png, *dpi(key)])
-    env = dict(os.environ, MPLBACKEND="agg")
+    env = dict(os.environ, MPLBACKEND="agg", OMP_NUM_THREADS="1")
+
+    def run(command):
+        tool, *arguments = command
+        subprocess.run(
+            [os.path.join(BIN, tool), *arguments],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
     cpu0, t0 = children_cpu(), time.monotonic()
-    for tool, *arguments in commands:
-        command = [os.path.join(BIN, tool), *arguments]
-        timed(command, env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    with ThreadPoolExecutor(cores) as pool:
+        list(pool.map(run, commands))
     return time.monotonic() - t0, children_cpu() - cpu0
 
 
@@ -453,7 +465,9 @@ def main():
     report(baseline, gwreplay, args.cores)
     if args.products and "baseline" in figures:
         results = os.path.join(args.workdir, "results")
-        wall, cpu = run_products_baseline(args.workdir, results, args.config)
+        wall, cpu = run_products_baseline(
+            args.workdir, results, args.config, args.cores
+        )
         per_event, base_wall, base_cpu = baseline
         total_wall, total_cpu = base_wall + wall, base_cpu + cpu
         print()
