@@ -273,12 +273,13 @@ def store_stats(store_root):
     return stats
 
 
-def plan_key(store_root, results, config, stats=None):
+def plan_key(store_root, results, config, stats=None, sources=None):
     """What the plan depends on, cheaply: no file is read but the sources.
 
     The plan reads each event's ``event.json`` and looks up which uploads
     exist; so the key holds :func:`store_stats` (``stats``, when the caller
-    has them), the configuration keys the plan reads and gwreplay's sources.
+    has them), the configuration keys the plan reads and gwreplay's sources
+    (:func:`sources_code_digest`, ``sources`` when the caller has it).
     """
     store_root = os.path.abspath(store_root)
     material = {
@@ -287,7 +288,7 @@ def plan_key(store_root, results, config, stats=None):
         "results": os.path.abspath(results),
         "config": {key: config.get(key) for key in CONFIG_KEYS},
         # A new version of gwreplay must re-plan.
-        "sources": sources_code_digest(),
+        "sources": sources_code_digest() if sources is None else sources,
         "folders": store_stats(store_root) if stats is None else stats,
     }
     encoded = json.dumps(material, sort_keys=True, default=str).encode(
@@ -302,14 +303,12 @@ def sources_code_digest():
     return sources_digest(os.path.dirname(package), ["gwreplay"], (".py",))
 
 
-def unchanged_events(cached, store_root, stats):
+def unchanged_events(cached, store_root, stats, sources):
     """``{GraceID: event}`` of the cached plan's events whose folder and
     ``event.json`` have the same stats now, when the cache was made from
     the same store by the same sources (else empty): a store that gained
     one event is then read for that event only."""
-    if cached.get("store") != store_root or cached.get("sources") != (
-        sources_code_digest()
-    ):
+    if cached.get("store") != store_root or cached.get("sources") != sources:
         return {}
     before = cached.get("events_stats", {})
     now = stats["events"]
@@ -379,8 +378,8 @@ def cached_plan(store_root, results, config):
     time.
     """
     store_root = os.path.abspath(store_root)
-    stats = store_stats(store_root)
-    key = plan_key(store_root, results, config, stats)
+    stats, sources = store_stats(store_root), sources_code_digest()
+    key = plan_key(store_root, results, config, stats, sources)
     path = os.path.join(os.path.abspath(results), PLAN_CACHE)
     known = {}
     try:
@@ -388,14 +387,14 @@ def cached_plan(store_root, results, config):
             cached = json.load(f)
         if cached.get("key") == key:
             return plan_from_json(cached["plan"])
-        known = unchanged_events(cached, store_root, stats)
+        known = unchanged_events(cached, store_root, stats, sources)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
     plan = make_plan(store_root, results, config, known_events=known)
     cache = {
         "key": key,
         "store": store_root,
-        "sources": sources_code_digest(),
+        "sources": sources,
         "events_stats": stats["events"],
         "plan": plan_to_json(plan),
     }
