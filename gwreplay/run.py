@@ -381,8 +381,9 @@ def incremental_replay(store, results, record=None, **kwargs):
 
 def print_outcome(results, status, failures, display):
     """The lines after a run: failures, where the results and the log are,
-    and why Snakemake stopped when it failed without a failed job (a DAG it
-    could not build: its error would otherwise be in the log only)."""
+    and why Snakemake stopped when it failed with nothing in failures.csv
+    (a DAG it could not build: its error would otherwise be in the log
+    only)."""
     for row in failures:
         print(f"FAILED {row['stage']}: {row['id']}: {row['file']}: {row['reason']}")
     results = os.path.abspath(results)
@@ -400,10 +401,13 @@ def print_outcome(results, status, failures, display):
     if failures:
         print(f"gwreplay: {len(failures)} failure(s), listed in failures.csv")
     elif status:
-        reason = None if display.shards else display.progress.stopped(status)
+        if display.shards:
+            reason = "see the shard lines above"
+        else:
+            reason = display.progress.stopped(status) or "see Snakemake's log"
         print(
-            f"gwreplay: Snakemake stopped ({reason or 'see the shard lines above'})"
-            f" and no job failed; exit status {status}",
+            f"gwreplay: Snakemake stopped with exit status {status} and "
+            f"failures.csv lists nothing: {reason}",
             file=sys.stderr,
         )
 
