@@ -218,10 +218,10 @@ def run_baseline(store, workdir, cores):
 
 
 def notice_plots(results):
-    """``[(kind, graceid, number)]``: every sky-map plot gwreplay drew for a
-    notice (``kind`` ``volume``: ``<stem>.volume-N.png``; ``allsky``:
-    ``<stem>-N.png``), with the notice's preferred event from the
-    superevent's sequence.json."""
+    """``[(kind, graceid, number)]``: every plot of a BAYESTAR map gwreplay
+    drew for a notice (the baseline has no other maps): ``kind`` ``volume``
+    (``bayestar.volume-N.png``) or ``allsky`` (``bayestar-N.png``), with the
+    notice's preferred event from the superevent's sequence.json."""
     plots = []
     folder = os.path.join(results, "superevents")
     for sid in sorted(os.listdir(folder)):

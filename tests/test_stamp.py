@@ -127,7 +127,7 @@ def finished(plan, notices=()):
                 json.dump(sequence, f)
 
 
-def test_a_runs_file_targets_restrict_its_tables(tmp_path, config):
+def test_file_targets_are_files_of_events_and_superevents(tmp_path, config):
     from gwreplay.bookkeeping import file_targets
 
     results = tmp_path / "results"
